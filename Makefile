@@ -1,0 +1,23 @@
+# Template commands. Each target sets up its own virtualenv with pinned requirements.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PROJECT := {{cookiecutter.project_slug}}
+
+.PHONY: help install test demo clean
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-8s %s\n", $$1, $$2}'
+
+$(BIN)/.installed: requirements-dev.txt $(PROJECT)/requirements-dev.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $@
+
+install: $(BIN)/.installed ## Create .venv with the pinned tools
+
+test: install ## Run the template tests: hooks, option matrix, generated suites
+	$(BIN)/python -m pytest -n auto tests
+
+clean: ## Remove the virtualenv and demo output
+	rm -rf $(VENV) .demo .pytest_cache .hypothesis

@@ -1,0 +1,76 @@
+"""Render the template the way users do, in isolation from the user's own cookiecutter config."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from cookiecutter.main import cookiecutter
+
+TEMPLATE_DIR = Path(__file__).resolve().parents[1]
+DEFAULTS: dict[str, Any] = json.loads((TEMPLATE_DIR / "cookiecutter.json").read_text())
+
+
+def isolated_config(tmp: Path) -> Path:
+    """A cookiecutter user config whose replay and clone folders live in `tmp`."""
+    config = tmp / "cookiecutter-config.yaml"
+    config.write_text(f"cookiecutters_dir: '{tmp / 'cookiecutters'}'\nreplay_dir: '{tmp / 'replay'}'\n")
+    return config
+
+
+def bake(output_dir: Path, **answers: str) -> Path:
+    """Render the template with --no-input and `answers`; returns the project folder."""
+    output_dir.mkdir(parents=True, exist_ok=True)
+    project = cookiecutter(
+        str(TEMPLATE_DIR),
+        no_input=True,
+        extra_context=answers,
+        output_dir=str(output_dir),
+        config_file=str(isolated_config(output_dir)),
+    )
+    return Path(project)
+
+
+def run_cookiecutter_cli(output_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """Run the `cookiecutter` command line as a user would, capturing what it prints."""
+    output_dir.mkdir(parents=True, exist_ok=True)
+    return subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "cookiecutter",
+            "--no-input",
+            "--config-file",
+            str(isolated_config(output_dir.parent)),
+            "-o",
+            str(output_dir),
+            str(TEMPLATE_DIR),
+            *args,
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+
+
+def combination_id(answers: dict[str, str]) -> str:
+    return "-".join(f"{key}:{value}" for key, value in answers.items()) or "default"
+
+
+@pytest.fixture(scope="session")
+def baked(tmp_path_factory: pytest.TempPathFactory):
+    """Render each combination once per session, however many tests look at it."""
+    cache: dict[str, Path] = {}
+
+    def render(answers: dict[str, str]) -> Path:
+        key = json.dumps(answers, sort_keys=True)
+        if key not in cache:
+            cache[key] = bake(tmp_path_factory.mktemp("bake"), **answers)
+        return cache[key]
+
+    return render

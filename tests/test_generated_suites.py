@@ -1,0 +1,63 @@
+"""Run generated projects' own test suites: the default one exactly as a new user would."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+
+import pytest
+from conftest import bake
+
+# Non-default combinations whose suites run in this environment (it holds the same pins).
+SUITE_COMBINATIONS = {
+    "five-steps-batch-1": {"step_names": "ingest,clean,enrich,score,persist", "batch_size": "1"},
+    "two-steps-py313-x86-big-batch": {
+        "step_names": "check,persist",
+        "runtime": "python3.13",
+        "architecture": "x86_64",
+        "batch_size": "100",
+        "max_batching_window_seconds": "5",
+        "record_concurrency": "4",
+        "max_receive_count": "1",
+    },
+}
+
+
+def clean_env() -> dict[str, str]:
+    """The environment of a user's shell: not this test run's virtualenv."""
+    env = {key: value for key, value in os.environ.items() if not key.startswith(("VIRTUAL_ENV", "PYTEST"))}
+    venv_bin = os.path.dirname(sys.executable)
+    env["PATH"] = os.pathsep.join(part for part in env.get("PATH", "").split(os.pathsep) if part != venv_bin)
+    return env
+
+
+@pytest.mark.skipif(shutil.which("make") is None, reason="make is not installed")
+def test_default_project_make_test_in_fresh_folder(tmp_path):
+    project = bake(tmp_path / "fresh")
+
+    result = subprocess.run(
+        ["make", "test"], cwd=project, env=clean_env(), capture_output=True, text=True, timeout=900, check=False
+    )
+
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
+    assert " passed" in result.stdout
+    assert (project / ".venv" / "bin" / "python").exists()
+
+
+@pytest.mark.parametrize("answers", SUITE_COMBINATIONS.values(), ids=SUITE_COMBINATIONS.keys())
+def test_generated_suite_passes(tmp_path, answers):
+    project = bake(tmp_path, **answers)
+
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider"],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
+    assert " passed" in result.stdout

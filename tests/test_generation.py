@@ -1,0 +1,138 @@
+"""Render every supported combination and check that what comes out is well formed."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+import pytest
+from conftest import DEFAULTS, combination_id
+from samtranslator.yaml_helper import yaml_parse
+
+# Every option value at least once, plus the risky pairs.
+SUPPORTED_COMBINATIONS: list[dict[str, str]] = [
+    {},
+    {"step_names": "check,persist"},
+    {"step_names": "validate,enrich,transform,store"},
+    {"step_names": "ingest,clean,enrich,score,persist"},
+    {"step_names": " validate , transform,, store "},
+    {"batch_size": "1"},
+    {"batch_size": "10000", "max_batching_window_seconds": "30", "record_concurrency": "100"},
+    {"batch_size": "10", "max_batching_window_seconds": "0", "record_concurrency": "3"},
+    {"runtime": "python3.13"},
+    {"runtime": "python3.14", "architecture": "x86_64"},
+    {"runtime": "python3.13", "architecture": "arm64"},
+    {"esm_max_concurrency": "2", "max_receive_count": "1"},
+    {"esm_max_concurrency": "1000", "max_receive_count": "1000"},
+    {"function_timeout_seconds": "900", "execution_timeout_seconds": "900", "retention_days": "90"},
+    {"function_timeout_seconds": "10", "execution_timeout_seconds": "60", "retention_days": "1"},
+    {"table_name": "Orders.v2_raw", "aws_region": "eu-west-1"},
+    {"project_name": "Payments Pipeline", "project_slug": "payments"},
+]
+IDS = [combination_id(answers) for answers in SUPPORTED_COMBINATIONS]
+UNRENDERED = re.compile(r"(?<!\$)\{\{|\{%|%\}")  # GitHub's ${{ }} expressions are meant to survive
+
+
+def answers_with_defaults(answers: dict[str, str]) -> dict[str, str]:
+    merged = {  # a choice's default is its first value
+        key: value[0] if isinstance(value, list) else value for key, value in DEFAULTS.items() if not key.startswith("_")
+    }
+    merged.update(answers)
+    return merged
+
+
+def steps_of(answers: dict[str, str]) -> list[str]:
+    return [step.strip() for step in answers_with_defaults(answers)["step_names"].split(",") if step.strip()]
+
+
+def text_files(project: Path) -> list[Path]:
+    caches = {"__pycache__", ".ruff_cache", ".pytest_cache"}
+    return [path for path in project.rglob("*") if path.is_file() and not caches & set(path.parts)]
+
+
+@pytest.mark.parametrize("answers", SUPPORTED_COMBINATIONS, ids=IDS)
+def test_no_template_syntax_survives(baked, answers):
+    project = baked(answers)
+    leftovers = [
+        f"{path.relative_to(project)}:{number}: {line.strip()}"
+        for path in text_files(project)
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+        if UNRENDERED.search(line)
+    ]
+    assert leftovers == []
+    assert not (project / ".blueprints").exists()
+
+
+@pytest.mark.parametrize("answers", SUPPORTED_COMBINATIONS, ids=IDS)
+def test_template_yaml_wires_one_function_per_step(baked, answers):
+    template = yaml_parse((baked(answers) / "template.yaml").read_text())
+    resources = template["Resources"]
+    merged = answers_with_defaults(answers)
+    functions = {
+        props["Properties"]["CodeUri"].strip("/").split("/")[-1]: name
+        for name, props in resources.items()
+        if props["Type"] == "AWS::Serverless::Function"
+    }
+    assert list(functions) == [*steps_of(answers), "orchestrator"]
+    orchestrator = resources["OrchestratorFunction"]["Properties"]
+    event = orchestrator["Events"]["InputQueueEvent"]["Properties"]
+    assert event["BatchSize"] == int(merged["batch_size"])
+    assert event["MaximumBatchingWindowInSeconds"] == int(merged["max_batching_window_seconds"])
+    assert event["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert ("ScalingConfig" in event) == bool(merged["esm_max_concurrency"].strip())
+    assert orchestrator["DurableConfig"]["ExecutionTimeout"] == int(merged["execution_timeout_seconds"])
+    assert orchestrator["DurableConfig"]["RetentionPeriodInDays"] == int(merged["retention_days"])
+    queue = resources["InputQueue"]["Properties"]
+    assert queue["VisibilityTimeout"] >= int(merged["execution_timeout_seconds"])
+    assert queue["RedrivePolicy"]["maxReceiveCount"] == int(merged["max_receive_count"])
+    assert template["Globals"]["Function"]["Runtime"] == merged["runtime"]
+    assert template["Globals"]["Function"]["Architectures"] == [merged["architecture"]]
+    expected_concurrency = merged["record_concurrency"].strip() or merged["batch_size"]
+    assert orchestrator["Environment"]["Variables"]["RECORD_CONCURRENCY"] == str(int(expected_concurrency))
+    assert resources["ProcessedDataTable"]["Properties"]["TableName"] == {
+        "Fn::Sub": f"{merged['table_name']}-${{Environment}}"
+    }
+
+
+@pytest.mark.parametrize("answers", SUPPORTED_COMBINATIONS, ids=IDS)
+def test_every_step_has_code_and_a_test(baked, answers):
+    project = baked(answers)
+    for step in steps_of(answers):
+        assert (project / "functions" / step / f"{step}_step.py").is_file()
+        assert (project / "functions" / step / "requirements.txt").is_file()
+        assert (project / "tests" / "unit" / f"test_{step}_step.py").is_file()
+    config = (project / "functions" / "orchestrator" / "pipeline_config.py").read_text()
+    namespace: dict = {}
+    exec(compile(config, "pipeline_config.py", "exec"), namespace)  # noqa: S102 - our own rendered file
+    assert list(namespace["STEPS"]) == steps_of(answers)
+
+
+@pytest.mark.parametrize("answers", SUPPORTED_COMBINATIONS, ids=IDS)
+def test_config_files_parse(baked, answers):
+    project = baked(answers)
+    samconfig = tomllib.loads((project / "samconfig.toml").read_text())
+    assert {"default", "dev", "prod"} <= set(samconfig)
+    slug = answers_with_defaults(answers).get("project_slug")
+    pyproject = tomllib.loads((project / "pyproject.toml").read_text())
+    if slug and not slug.startswith("{{"):
+        assert pyproject["project"]["name"] == slug
+    for path in project.rglob("*.json"):
+        json.loads(path.read_text())
+    event = json.loads((project / "events" / "sqs-batch.json").read_text())
+    assert json.loads(event["Records"][0]["body"]) == {"data_source": "test.csv", "processing_type": "standard"}
+
+
+@pytest.mark.parametrize("answers", SUPPORTED_COMBINATIONS, ids=IDS)
+def test_python_compiles_and_ruff_is_clean(baked, answers):
+    project = baked(answers)
+    for path in project.rglob("*.py"):
+        compile(path.read_text(encoding="utf-8"), str(path), "exec")
+    ruff = [sys.executable, "-m", "ruff"]
+    check = subprocess.run([*ruff, "check", "--no-cache", "."], cwd=project, capture_output=True, text=True, check=False)
+    assert check.returncode == 0, check.stdout + check.stderr
+    fmt = subprocess.run([*ruff, "format", "--no-cache", "--check", "."], cwd=project, capture_output=True, text=True, check=False)
+    assert fmt.returncode == 0, fmt.stdout + fmt.stderr

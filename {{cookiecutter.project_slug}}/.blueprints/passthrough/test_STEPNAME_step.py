@@ -1,0 +1,9 @@
+"""Step `STEPNAME`: a pass-through until it gets logic. Replace these tests with your own."""
+
+import STEPNAME_step as step
+
+RECORD = {"data_source": "test.csv", "processing_type": "standard"}
+
+
+def test_record_is_handed_on(lambda_context):
+    assert step.handler({"message_id": "m-1", "record": RECORD}, lambda_context) == {"record": RECORD}

@@ -1,0 +1,79 @@
+"""Step `STEPNAME`: the last step. Stores each record in DynamoDB exactly once.
+
+The item key is the SQS message id and the write is conditional, so a redelivered or replayed
+message never creates a second item. User-owned: adapt `build_item` to your data.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from datetime import UTC, datetime
+from decimal import Decimal
+from functools import cache
+from typing import Any
+
+import boto3
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from botocore.exceptions import ClientError
+
+logger = Logger()
+metrics = Metrics()
+
+RETRYABLE_DYNAMODB_ERRORS = frozenset(
+    {
+        "ProvisionedThroughputExceededException",
+        "ThrottlingException",
+        "RequestLimitExceeded",
+        "InternalServerError",
+        "ServiceUnavailable",
+    }
+)
+
+
+class TransientStepError(Exception):
+    """DynamoDB was briefly unavailable; the orchestrator retries this with backoff."""
+
+
+@cache
+def table():  # created on first use, after tests and local runs have set their endpoints
+    return boto3.resource("dynamodb").Table(os.environ["TABLE_NAME"])
+
+
+def build_item(event: dict[str, Any], stored_at: datetime) -> dict[str, Any]:
+    item = {
+        "record_id": event["message_id"],
+        "execution_id": event["execution_id"],
+        "original_data": event["original"],
+        "transformed_data": event["record"],
+        "stored_at": stored_at.isoformat(),
+    }
+    return json.loads(json.dumps(item), parse_float=Decimal)  # DynamoDB takes Decimal, not float
+
+
+def store(item: dict[str, Any]) -> bool:
+    """Write the item unless one with its key exists. Returns False for a duplicate."""
+    try:
+        table().put_item(Item=item, ConditionExpression="attribute_not_exists(record_id)")
+    except ClientError as error:
+        code = error.response["Error"]["Code"]
+        if code == "ConditionalCheckFailedException":
+            return False
+        if code in RETRYABLE_DYNAMODB_ERRORS:
+            raise TransientStepError(f"DynamoDB {code}") from error
+        raise
+    return True
+
+
+@metrics.log_metrics
+@logger.inject_lambda_context
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    logger.set_correlation_id(event["message_id"])
+    created = store(build_item(event, datetime.now(UTC)))
+    if created:
+        metrics.add_metric(name="RecordsStored", unit=MetricUnit.Count, value=1)
+    else:
+        logger.info("duplicate delivery: item already stored")
+    return {"record_id": event["message_id"], "duplicate": not created}

@@ -1,0 +1,28 @@
+"""Step `STEPNAME` (transform): upper-cases data_source and adds processing metadata."""
+
+from datetime import UTC, datetime
+
+import STEPNAME_step as step
+
+RECORD = {"data_source": "test.csv", "processing_type": "standard", "extra": 1}
+
+
+def test_data_source_is_upper_cased_and_metadata_added():
+    at = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
+
+    result = step.transform(RECORD, at)
+
+    assert result["data_source"] == "TEST.CSV"
+    assert result["extra"] == 1
+    assert result["processing"] == {
+        "step": "STEPNAME",
+        "processing_type": "standard",
+        "processed_at": "2026-01-02T03:04:05+00:00",
+    }
+    assert RECORD["data_source"] == "test.csv"  # input left untouched
+
+
+def test_handler_stamps_a_timezone_aware_time(lambda_context):
+    result = step.handler({"message_id": "m-1", "record": RECORD}, lambda_context)
+
+    assert datetime.fromisoformat(result["record"]["processing"]["processed_at"]).tzinfo is not None

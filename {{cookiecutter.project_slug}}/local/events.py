@@ -1,0 +1,32 @@
+"""Build the SQS batch event that Lambda's event source mapping hands the orchestrator."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from typing import Any
+
+REGION = "{{ cookiecutter.aws_region }}"
+QUEUE_ARN = f"arn:aws:sqs:{REGION}:123456789012:input-queue"
+
+
+def sqs_record(
+    body: str, message_id: str | None = None, receive_count: int = 1, queue_arn: str = QUEUE_ARN
+) -> dict[str, Any]:
+    return {
+        "messageId": message_id or str(uuid.uuid4()),
+        "receiptHandle": f"local-{uuid.uuid4()}",
+        "body": body,
+        "attributes": {"ApproximateReceiveCount": str(receive_count), "SentTimestamp": "0"},
+        "messageAttributes": {},
+        "md5OfBody": hashlib.md5(body.encode()).hexdigest(),  # noqa: S324 - SQS's own checksum, not security
+        "eventSource": "aws:sqs",
+        "eventSourceARN": queue_arn,
+        "awsRegion": REGION,
+    }
+
+
+def sqs_event(records: list[dict[str, Any]]) -> str:
+    """The runner's input: a JSON string."""
+    return json.dumps({"Records": records})

@@ -1,0 +1,103 @@
+"""Wire the project's real handlers into the durable SDK's local test runner."""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from types import ModuleType
+from typing import Any
+
+import boto3
+from aws_durable_execution_sdk_python_testing.runner import DurableFunctionTestRunner
+
+from local.template_values import PROJECT_ROOT, PipelineSettings
+
+FUNCTIONS_DIR = PROJECT_ROOT / "functions"
+for _folder in sorted(FUNCTIONS_DIR.iterdir()):  # each function folder is its own Lambda package root
+    if _folder.is_dir() and str(_folder) not in sys.path:
+        sys.path.insert(0, str(_folder))
+
+Handler = Callable[[dict[str, Any], Any], Any]
+HandlerWrapper = Callable[[str, Handler], Handler]
+
+
+def orchestrator_module() -> ModuleType:
+    return importlib.import_module("orchestrator")
+
+
+def step_modules() -> dict[str, ModuleType]:
+    """Each step's module, in chain order."""
+    steps = importlib.import_module("pipeline_config").STEPS
+    return {step: importlib.import_module(f"{step}_step") for step in steps}
+
+
+def create_resources(settings: PipelineSettings, table_name: str, queue_name: str) -> dict[str, str]:
+    """Create the queue, its DLQ (with the template's redrive policy) and the table on the current endpoints."""
+    sqs = boto3.client("sqs")
+    dlq_url = sqs.create_queue(
+        QueueName=f"{queue_name}-dlq",
+        Attributes={"MessageRetentionPeriod": str(settings.dead_letter_retention_seconds)},
+    )["QueueUrl"]
+    dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    queue_url = sqs.create_queue(
+        QueueName=queue_name,
+        Attributes={
+            "VisibilityTimeout": str(settings.visibility_timeout_seconds),
+            "RedrivePolicy": json.dumps(
+                {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": settings.max_receive_count}
+            ),
+        },
+    )["QueueUrl"]
+    dynamodb = boto3.client("dynamodb")
+    dynamodb.create_table(
+        TableName=table_name,
+        KeySchema=settings.table_key_schema,
+        AttributeDefinitions=settings.table_attribute_definitions,
+        BillingMode="PAY_PER_REQUEST",
+    )
+    dynamodb.get_waiter("table_exists").wait(TableName=table_name, WaiterConfig={"Delay": 0.2})
+    return {"queue_url": queue_url, "dead_letter_queue_url": dlq_url, "table_name": table_name}
+
+
+def function_environment(settings: PipelineSettings, resources: dict[str, str]) -> dict[str, str]:
+    """What template.yaml gives the functions, with local resource names."""
+    return {
+        "TABLE_NAME": resources["table_name"],
+        "DEAD_LETTER_QUEUE_URL": resources["dead_letter_queue_url"],
+        "MAX_RECEIVE_COUNT": str(settings.max_receive_count),
+        "RECORD_CONCURRENCY": str(settings.record_concurrency),
+        **{f"{step.upper()}_FUNCTION_NAME": step for step in settings.step_function_names},
+    }
+
+
+@contextmanager
+def environment(values: dict[str, str]) -> Iterator[None]:
+    saved = {key: os.environ.get(key) for key in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+def make_runner(
+    orchestrator: Handler | None = None,
+    wrap_step: HandlerWrapper | None = None,
+) -> DurableFunctionTestRunner:
+    """A runner for the orchestrator with every step function registered under its name.
+
+    `wrap_step(step, handler)` lets tests and local runs inject faults around the real handlers.
+    """
+    runner = DurableFunctionTestRunner(handler=orchestrator or orchestrator_module().handler, poll_interval=0.01)
+    runner._executor.RETRY_BACKOFF_SECONDS = 0  # private: re-invoke after a crash at once, not after 5 s
+    for step, module in step_modules().items():
+        runner.register_function(step, wrap_step(step, module.handler) if wrap_step else module.handler)
+    return runner

@@ -1,0 +1,56 @@
+"""The pipeline's settings, read from template.yaml so local runs never keep a second copy."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from samtranslator.yaml_helper import yaml_parse  # understands !Ref, !GetAtt, !Sub ...
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+TEMPLATE_PATH = PROJECT_ROOT / "template.yaml"
+
+
+@dataclass(frozen=True)
+class PipelineSettings:
+    batch_size: int
+    max_batching_window_seconds: int
+    visibility_timeout_seconds: int
+    max_receive_count: int
+    dead_letter_retention_seconds: int
+    execution_timeout_seconds: int
+    record_concurrency: int
+    table_key_schema: list[dict[str, str]]
+    table_attribute_definitions: list[dict[str, str]]
+    step_function_names: dict[str, str]  # step -> logical id of its function
+
+
+def load_template(path: Path = TEMPLATE_PATH) -> dict[str, Any]:
+    return yaml_parse(path.read_text(encoding="utf-8"))
+
+
+def load_settings(path: Path = TEMPLATE_PATH) -> PipelineSettings:
+    resources = load_template(path)["Resources"]
+    queue = resources["InputQueue"]["Properties"]
+    table = resources["ProcessedDataTable"]["Properties"]
+    orchestrator = resources["OrchestratorFunction"]["Properties"]
+    event = orchestrator["Events"]["InputQueueEvent"]["Properties"]
+    env = orchestrator["Environment"]["Variables"]
+    steps = {
+        name.removesuffix("_FUNCTION_NAME").lower(): value["Ref"]
+        for name, value in env.items()
+        if name.endswith("_FUNCTION_NAME")
+    }
+    return PipelineSettings(
+        batch_size=int(event["BatchSize"]),
+        max_batching_window_seconds=int(event.get("MaximumBatchingWindowInSeconds", 0)),
+        visibility_timeout_seconds=int(queue["VisibilityTimeout"]),
+        max_receive_count=int(queue["RedrivePolicy"]["maxReceiveCount"]),
+        dead_letter_retention_seconds=int(resources["DeadLetterQueue"]["Properties"]["MessageRetentionPeriod"]),
+        execution_timeout_seconds=int(orchestrator["DurableConfig"]["ExecutionTimeout"]),
+        record_concurrency=int(env["RECORD_CONCURRENCY"]),
+        table_key_schema=table["KeySchema"],
+        table_attribute_definitions=table["AttributeDefinitions"],
+        step_function_names=steps,
+    )

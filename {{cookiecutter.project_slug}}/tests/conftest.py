@@ -1,0 +1,77 @@
+"""Shared fixtures: offline AWS settings, an in-process AWS (moto), the durable test runner."""
+
+from __future__ import annotations
+
+import os
+
+# Before any boto3 client exists: never reach a real account from the tests.
+os.environ.update(
+    {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_SESSION_TOKEN": "testing",
+        "AWS_DEFAULT_REGION": "{{ cookiecutter.aws_region }}",
+        "POWERTOOLS_METRICS_NAMESPACE": "{{ cookiecutter.project_slug }}-tests",
+    }
+)
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from types import SimpleNamespace
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from local import pipeline
+from local.template_values import PipelineSettings, load_settings
+
+STEP_MODULES = pipeline.step_modules()
+STEPS = tuple(STEP_MODULES)
+REFERENCE_MESSAGE = '{"data_source": "test.csv", "processing_type": "standard"}'
+
+
+@dataclass
+class LocalAws:
+    settings: PipelineSettings
+    resources: dict[str, str]
+
+    def stored_items(self) -> list[dict[str, Any]]:
+        table = boto3.resource("dynamodb").Table(self.resources["table_name"])
+        return table.scan(ConsistentRead=True)["Items"]
+
+    def dead_letters(self) -> list[dict[str, Any]]:
+        sqs = boto3.client("sqs")
+        messages = sqs.receive_message(
+            QueueUrl=self.resources["dead_letter_queue_url"],
+            MaxNumberOfMessages=10,
+            MessageAttributeNames=["All"],
+        ).get("Messages", [])
+        return messages
+
+
+@pytest.fixture(scope="session")
+def settings() -> PipelineSettings:
+    return load_settings()
+
+
+@pytest.fixture
+def aws(settings: PipelineSettings) -> Iterator[LocalAws]:
+    """Queue, DLQ and table as template.yaml declares them, in moto; function env pointed at them."""
+    with mock_aws():
+        resources = pipeline.create_resources(settings, table_name="processed-data-test", queue_name="input")
+        STEP_MODULES[STEPS[-1]].table.cache_clear()
+        with pipeline.environment(pipeline.function_environment(settings, resources)):
+            yield LocalAws(settings, resources)
+        STEP_MODULES[STEPS[-1]].table.cache_clear()
+
+
+@pytest.fixture
+def lambda_context() -> SimpleNamespace:
+    return SimpleNamespace(
+        function_name="test-function",
+        memory_limit_in_mb=256,
+        invoked_function_arn="arn:aws:lambda:{{ cookiecutter.aws_region }}:123456789012:function:test-function",
+        aws_request_id="test-request",
+    )

@@ -1,0 +1,182 @@
+"""The orchestrator through the durable SDK's own test runner, every step function registered locally."""
+
+from __future__ import annotations
+
+import json
+import math
+import threading
+from collections import Counter
+from typing import Any
+
+from aws_durable_execution_sdk_python.exceptions import InvocationError
+from aws_durable_execution_sdk_python.execution import InvocationStatus
+from conftest import REFERENCE_MESSAGE, STEPS
+
+from local import pipeline
+from local.events import sqs_event, sqs_record
+
+ORCHESTRATOR = pipeline.orchestrator_module()
+
+
+class TransientStepError(Exception):
+    """Same class name the step functions raise for retryable failures."""
+
+
+class StepCalls:
+    """Counts calls per (step, message id) and injects failures around the real handlers."""
+
+    def __init__(self, failures: dict[tuple[str, str], list[type[Exception]]] | None = None):
+        self.calls: Counter[tuple[str, str]] = Counter()
+        self.failures = failures or {}
+        self._lock = threading.Lock()
+
+    def wrap(self, step: str, handler):
+        def wrapped(event: dict[str, Any], context: Any):
+            key = (step, event["message_id"])
+            with self._lock:
+                self.calls[key] += 1
+                planned = self.failures.get(key, [])
+                error = planned.pop(0) if planned else None
+            if error is not None:
+                raise error(f"injected {error.__name__} in {step}")
+            return handler(event, context)
+
+        return wrapped
+
+    def per_step(self) -> Counter[str]:
+        return Counter(step for (step, _message), count in self.calls.items() for _ in range(count))
+
+
+def run(records: list[dict[str, Any]], calls: StepCalls | None = None, orchestrator=None):
+    with pipeline.make_runner(orchestrator=orchestrator, wrap_step=calls.wrap if calls else None) as runner:
+        result = runner.run(input=sqs_event(records), execution_timeout=120)
+    assert result.status is InvocationStatus.SUCCEEDED, result.error
+    return json.loads(result.result)
+
+
+def test_reference_message_is_stored_transformed(aws):
+    record = sqs_record(REFERENCE_MESSAGE)
+    calls = StepCalls()
+
+    output = run([record], calls)
+
+    assert output["batchItemFailures"] == []
+    assert output["outcomes"][record["messageId"]]["outcome"] == "stored"
+    [item] = aws.stored_items()
+    assert item["record_id"] == record["messageId"]
+    assert item["original_data"]["data_source"] == "test.csv"
+    assert item["transformed_data"]["data_source"] == ("TEST.CSV" if "transform" in STEPS else "test.csv")
+    assert item["execution_id"]
+    assert item["stored_at"].endswith("+00:00")
+    assert calls.per_step() == Counter({step: 1 for step in STEPS})
+    assert aws.dead_letters() == []
+
+
+def test_invalid_record_goes_to_dlq_at_once_with_every_error(aws):
+    invalid = sqs_record('{"processing_type": 7}')
+    valid = sqs_record(REFERENCE_MESSAGE)
+    calls = StepCalls()
+
+    output = run([invalid, valid], calls)
+
+    assert output["batchItemFailures"] == []  # not retried: retrying cannot fix it
+    assert output["outcomes"][invalid["messageId"]]["outcome"] == "rejected"
+    assert [item["record_id"] for item in aws.stored_items()] == [valid["messageId"]]
+    [dead] = aws.dead_letters()
+    attributes = {name: value["StringValue"] for name, value in dead["MessageAttributes"].items()}
+    assert dead["Body"] == invalid["body"]  # unchanged, so it can be redriven after a fix
+    assert attributes["failure_reason"] == "validation_failed"
+    assert attributes["source_message_id"] == invalid["messageId"]
+    assert json.loads(attributes["failure_detail"]) == [
+        "data_source: required field is missing",
+        "processing_type: expected str, got int",
+    ]
+    assert calls.calls[(STEPS[0], invalid["messageId"])] == 1
+    assert all(calls.calls[(step, invalid["messageId"])] == 0 for step in STEPS[1:])
+
+
+def test_transient_failure_is_retried_then_succeeds(aws):
+    record = sqs_record(REFERENCE_MESSAGE)
+    flaky_step = STEPS[1]
+    calls = StepCalls({(flaky_step, record["messageId"]): [TransientStepError, TransientStepError]})
+
+    output = run([record], calls)
+
+    assert output["outcomes"][record["messageId"]]["outcome"] == "stored"
+    assert calls.calls[(flaky_step, record["messageId"])] == 3
+    assert len(aws.stored_items()) == 1
+
+
+def test_permanent_failure_is_reported_for_redelivery(aws, monkeypatch):
+    monkeypatch.setenv("MAX_RECEIVE_COUNT", "3")  # receive 1 of 3: SQS can still redeliver it
+    failing = sqs_record(REFERENCE_MESSAGE, receive_count=1)
+    healthy = sqs_record(REFERENCE_MESSAGE)
+    calls = StepCalls({(STEPS[1], failing["messageId"]): [ValueError]})
+
+    output = run([failing, healthy], calls)
+
+    assert output["batchItemFailures"] == [{"itemIdentifier": failing["messageId"]}]
+    assert "ValueError" in output["outcomes"][failing["messageId"]]["error"]
+    assert calls.calls[(STEPS[1], failing["messageId"])] == 1  # permanent: no retry inside the execution
+    assert [item["record_id"] for item in aws.stored_items()] == [healthy["messageId"]]
+    assert aws.dead_letters() == []  # SQS redelivers it; not dead-lettered yet
+
+
+def test_failure_on_last_delivery_goes_to_dlq_with_last_error(aws, settings):
+    record = sqs_record(REFERENCE_MESSAGE, receive_count=settings.max_receive_count)
+    calls = StepCalls({(STEPS[-1], record["messageId"]): [ValueError]})
+
+    output = run([record], calls)
+
+    assert output["batchItemFailures"] == []
+    assert output["outcomes"][record["messageId"]]["outcome"] == "dead_lettered"
+    [dead] = aws.dead_letters()
+    assert dead["MessageAttributes"]["failure_reason"]["StringValue"] == "step_failed"
+    assert "ValueError" in dead["MessageAttributes"]["failure_detail"]["StringValue"]
+
+
+def test_crash_mid_batch_replays_without_rerunning_finished_steps(aws):
+    records = [sqs_record(REFERENCE_MESSAGE) for _ in range(3)]
+    calls = StepCalls()
+    invocations = {"count": 0}
+
+    def crashing_orchestrator(event, context):
+        invocations["count"] += 1
+        if invocations["count"] == 3:  # after two invocations' worth of finished invokes
+            raise InvocationError("simulated sandbox crash")
+        return ORCHESTRATOR.handler(event, context)
+
+    output = run(records, calls, orchestrator=crashing_orchestrator)
+
+    assert invocations["count"] > 3
+    assert output["batchItemFailures"] == []
+    assert calls.per_step() == Counter({step: len(records) for step in STEPS})
+    assert len(aws.stored_items()) == len(records)
+
+
+def test_redelivered_message_still_gives_one_item(aws):
+    record = sqs_record(REFERENCE_MESSAGE)
+
+    first = run([record])
+    second = run([{**record, "attributes": {**record["attributes"], "ApproximateReceiveCount": "2"}}])
+
+    assert first["outcomes"][record["messageId"]]["duplicate"] is False
+    assert second["outcomes"][record["messageId"]]["duplicate"] is True
+    assert len(aws.stored_items()) == 1
+
+
+def test_records_of_a_batch_run_concurrently(aws, settings):
+    concurrency = settings.record_concurrency
+    records = [sqs_record(REFERENCE_MESSAGE) for _ in range(max(2, min(5, concurrency)))]
+    invocations = {"count": 0}
+
+    def counting_orchestrator(event, context):
+        invocations["count"] += 1
+        return ORCHESTRATOR.handler(event, context)
+
+    run(records, orchestrator=counting_orchestrator)
+
+    # One after another would need about len(records) * len(STEPS) invocations.
+    rounds = math.ceil(len(records) / concurrency)
+    assert invocations["count"] <= rounds * len(STEPS) + 2
+    assert len(aws.stored_items()) == len(records)
