@@ -1,21 +1,35 @@
-"""Post-generation hook: lay out one function per step, then check what was rendered.
+"""Post-generation hook: lay out one function per step, prune, check what was rendered, record answers.
 
 Runs inside the new project. Safe to run again (cruft and `cookiecutter -f` rerun hooks): no
 network, no git, no installs, and it never overwrites a step's code that already exists.
+A failed check here is a bug in the template, not in the answers: it says so and exits 1.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
+
+import yaml  # cookiecutter's own dependency
 
 BLUEPRINTS = Path(".blueprints")
 PLACEHOLDER = "STEPNAME"
+ANSWERS_FILE = ".cookiecutter.json"
+# Context keys that describe the machine the project was rendered on, not the project.
+MACHINE_SPECIFIC_KEYS = {"_output_dir", "_repo_dir", "_checkout"}
+
+# What each answer makes unnecessary: (condition on the answers, paths to remove). One list, on purpose.
+REMOVE_WHEN: list[tuple[Callable[[dict[str, Any]], bool], list[str]]] = [
+    (lambda answers: True, [str(BLUEPRINTS)]),  # consumed by lay_out_steps
+]
 
 
-def parse_steps(step_names: str) -> list[str]:
+def parse_steps(step_names: Any) -> list[str]:
     return [name.strip() for name in str(step_names).split(",") if name.strip()]
 
 
@@ -45,23 +59,107 @@ def materialise_step(step: str, blueprint: Path, project: Path) -> list[Path]:
     return kept
 
 
-def lay_out_steps(context: dict, project: Path) -> list[Path]:
-    steps = parse_steps(context["step_names"])
+def lay_out_steps(answers: dict[str, Any], project: Path) -> list[Path]:
+    steps = parse_steps(answers["step_names"])
     kept = []
     for position, step in enumerate(steps):
         kept += materialise_step(step, project / BLUEPRINTS / blueprint_for(position, len(steps), step), project)
-    shutil.rmtree(project / BLUEPRINTS)
     return kept
 
 
-def main(context: dict) -> int:
+def prune(answers: dict[str, Any], project: Path) -> None:
+    for applies, paths in REMOVE_WHEN:
+        if applies(answers):
+            for relative in paths:
+                path = project / relative
+                if path.is_dir():
+                    shutil.rmtree(path)
+                elif path.exists():
+                    path.unlink()
+
+
+class CloudFormationLoader(yaml.SafeLoader):
+    """Reads !Ref, !GetAtt, !Sub ... as their long forms, as CloudFormation does."""
+
+
+def _intrinsic(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> dict[str, Any]:
+    name = "Ref" if suffix == "Ref" else f"Fn::{suffix}"
+    if isinstance(node, yaml.ScalarNode):
+        value: Any = loader.construct_scalar(node)
+        if suffix == "GetAtt":
+            value = value.split(".", 1)
+    elif isinstance(node, yaml.SequenceNode):
+        value = loader.construct_sequence(node, deep=True)
+    else:
+        value = loader.construct_mapping(node, deep=True)
+    return {name: value}
+
+
+CloudFormationLoader.add_multi_constructor("!", _intrinsic)
+
+
+def check_rendered(project: Path) -> list[str]:
+    """Template bugs in the output: unparsable files, functions whose code or handler is missing."""
+    problems = []
+    try:
+        template = yaml.load((project / "template.yaml").read_text(encoding="utf-8"), Loader=CloudFormationLoader)
+    except yaml.YAMLError as error:
+        return [f"template.yaml is not valid YAML: {error}"]
+    for name, resource in template.get("Resources", {}).items():
+        if resource.get("Type") != "AWS::Serverless::Function":
+            continue
+        properties = resource["Properties"]
+        module, _, function = properties["Handler"].rpartition(".")
+        source = project / properties["CodeUri"] / f"{module}.py"
+        if not source.is_file():
+            problems.append(f"{name}: handler module {source.relative_to(project)} does not exist")
+        elif not re.search(rf"^def {re.escape(function)}\(", source.read_text(encoding="utf-8"), re.MULTILINE):
+            problems.append(f"{name}: {source.relative_to(project)} defines no function {function}()")
+    for path in project.rglob("*.json"):
+        try:
+            json.loads(path.read_text(encoding="utf-8"))
+        except ValueError as error:
+            problems.append(f"{path.relative_to(project)} is not valid JSON: {error}")
+    try:
+        import tomllib  # Python 3.11+; cookiecutter itself still runs on 3.10
+    except ImportError:
+        tomllib = None
+    for path in project.rglob("*.toml") if tomllib else []:
+        try:
+            tomllib.loads(path.read_text(encoding="utf-8"))
+        except ValueError as error:
+            problems.append(f"{path.relative_to(project)} is not valid TOML: {error}")
+    return problems
+
+
+def record_answers(context: dict[str, Any], project: Path) -> None:
+    """Write the answers as a replay file, without paths that only mean something on this machine."""
+    answers = {key: value for key, value in context.items() if key not in MACHINE_SPECIFIC_KEYS}
+    if not re.match(r"^(gh:|gl:|bb:|https?://|git@|git\+)", str(answers.get("_template", ""))):
+        answers.pop("_template", None)  # a local checkout's path
+    (project / ANSWERS_FILE).write_text(json.dumps({"cookiecutter": answers}, indent=2, sort_keys=True) + "\n")
+
+
+def main(context: dict[str, Any]) -> int:
     project = Path.cwd()
-    kept = lay_out_steps(context, project)
+    try:
+        kept = lay_out_steps(context, project)
+        prune(context, project)
+        problems = check_rendered(project)
+    except Exception as error:  # a template bug must still end in a readable message
+        kept, problems = [], [f"post-generation step failed: {error!r}"]
+    if problems:
+        print("ERROR: the template rendered a broken project (a template bug; please report it):", file=sys.stderr)
+        for problem in problems:
+            print(f"  - {problem}", file=sys.stderr)
+        return 1
+    record_answers(context, project)
     for path in kept:
-        print(f"kept existing {path.relative_to(project)}")
+        print(f"kept your existing {path.relative_to(project)}")
     print(f"\nCreated {project.name}. Next steps:")
     print(f"  cd {project.name}")
-    print("  make test                # unit tests, offline, in their own virtualenv")
+    print("  make test                # unit and integration tests, offline, in their own virtualenv")
+    print("  make local               # run the whole pipeline on local SQS and DynamoDB servers")
     print("  sam build && sam deploy --guided")
     return 0
 

@@ -22,13 +22,33 @@ def isolated_config(tmp: Path) -> Path:
     return config
 
 
-def bake(output_dir: Path, **answers: str) -> Path:
+def bake(output_dir: Path, accept_hooks: bool = True, **answers: str) -> Path:
     """Render the template with --no-input and `answers`; returns the project folder."""
     output_dir.mkdir(parents=True, exist_ok=True)
     project = cookiecutter(
         str(TEMPLATE_DIR),
         no_input=True,
         extra_context=answers,
+        output_dir=str(output_dir),
+        config_file=str(isolated_config(output_dir)),
+        accept_hooks=accept_hooks,
+    )
+    return Path(project)
+
+
+def replay(output_dir: Path, **answers: str) -> Path:
+    """Render from a replay file, the path where answers reach the template untouched by Jinja."""
+    context = {  # a choice's default is its first value; private lists stay lists
+        key: value[0] if isinstance(value, list) and not key.startswith("_") else value
+        for key, value in DEFAULTS.items()
+    }
+    context.update(answers)
+    output_dir.mkdir(parents=True, exist_ok=True)
+    replay_file = output_dir / "replay.json"
+    replay_file.write_text(json.dumps({"cookiecutter": context}))
+    project = cookiecutter(
+        str(TEMPLATE_DIR),
+        replay=str(replay_file),
         output_dir=str(output_dir),
         config_file=str(isolated_config(output_dir)),
     )

@@ -10,7 +10,8 @@ import tomllib
 from pathlib import Path
 
 import pytest
-from conftest import DEFAULTS, combination_id
+from conftest import DEFAULTS, bake, combination_id
+from cookiecutter.exceptions import FailedHookException
 from samtranslator.yaml_helper import yaml_parse
 
 # Every option value at least once, plus the risky pairs.
@@ -39,7 +40,9 @@ UNRENDERED = re.compile(r"(?<!\$)\{\{|\{%|%\}")  # GitHub's ${{ }} expressions a
 
 def answers_with_defaults(answers: dict[str, str]) -> dict[str, str]:
     merged = {  # a choice's default is its first value
-        key: value[0] if isinstance(value, list) else value for key, value in DEFAULTS.items() if not key.startswith("_")
+        key: value[0] if isinstance(value, list) else value
+        for key, value in DEFAULTS.items()
+        if not key.startswith("_")
     }
     merged.update(answers)
     return merged
@@ -107,7 +110,7 @@ def test_every_step_has_code_and_a_test(baked, answers):
         assert (project / "tests" / "unit" / f"test_{step}_step.py").is_file()
     config = (project / "functions" / "orchestrator" / "pipeline_config.py").read_text()
     namespace: dict = {}
-    exec(compile(config, "pipeline_config.py", "exec"), namespace)  # noqa: S102 - our own rendered file
+    exec(compile(config, "pipeline_config.py", "exec"), namespace)
     assert list(namespace["STEPS"]) == steps_of(answers)
 
 
@@ -132,7 +135,30 @@ def test_python_compiles_and_ruff_is_clean(baked, answers):
     for path in project.rglob("*.py"):
         compile(path.read_text(encoding="utf-8"), str(path), "exec")
     ruff = [sys.executable, "-m", "ruff"]
-    check = subprocess.run([*ruff, "check", "--no-cache", "."], cwd=project, capture_output=True, text=True, check=False)
+    check = subprocess.run(
+        [*ruff, "check", "--no-cache", "."], cwd=project, capture_output=True, text=True, check=False
+    )
     assert check.returncode == 0, check.stdout + check.stderr
-    fmt = subprocess.run([*ruff, "format", "--no-cache", "--check", "."], cwd=project, capture_output=True, text=True, check=False)
+    fmt = subprocess.run(
+        [*ruff, "format", "--no-cache", "--check", "."], cwd=project, capture_output=True, text=True, check=False
+    )
     assert fmt.returncode == 0, fmt.stdout + fmt.stderr
+
+
+# Combinations each valid on its own but refused together; the hooks must stop them.
+UNSUPPORTED_COMBINATIONS: list[dict[str, str]] = [
+    {"batch_size": "11", "max_batching_window_seconds": "0"},
+    {"batch_size": "5", "record_concurrency": "6"},
+    {"function_timeout_seconds": "900", "execution_timeout_seconds": "600"},
+    {"step_names": "validate,store", "execution_timeout_seconds": "18", "function_timeout_seconds": "10"},
+    {"step_names": "validate,a_1b,a1b,store"},
+]
+
+
+@pytest.mark.parametrize(
+    "answers", UNSUPPORTED_COMBINATIONS, ids=[combination_id(answers) for answers in UNSUPPORTED_COMBINATIONS]
+)
+def test_unsupported_combination_is_refused(tmp_path, answers):
+    with pytest.raises(FailedHookException):
+        bake(tmp_path, **answers)
+    assert not any(tmp_path.glob("*/template.yaml"))

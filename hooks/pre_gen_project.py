@@ -1,0 +1,336 @@
+"""Pre-generation hook: check every answer before anything is written.
+
+Cookiecutter checks nothing but choice lists, so each rule here encodes the AWS limit that a
+bad value would otherwise hit at deploy time (or, worse, silently at run time). All problems are
+reported at once, one line each, then the hook exits 1 and cookiecutter writes nothing.
+
+The answers arrive as JSON data (`tojson`), never pasted into Python source; the rules are plain
+functions so tests import and check them one by one.
+"""
+
+from __future__ import annotations
+
+import json
+import keyword
+import re
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+RUNTIMES = ("python3.14", "python3.13")  # Lambda's Python runtimes with durable functions
+ARCHITECTURES = ("arm64", "x86_64")
+ENVIRONMENTS = ("dev", "staging", "prod")  # template.yaml's Environment parameter
+LONGEST_ENVIRONMENT_SUFFIX = max(len(f"-{env}") for env in ENVIRONMENTS)
+RESERVED_STEP_NAMES = {"orchestrator"}  # OrchestratorFunction and functions/orchestrator/ exist already
+MAX_STEPS = 20
+MAX_STEP_NAME = 40
+MAX_FREE_TEXT = 1000
+
+
+@dataclass(frozen=True)
+class Problem:
+    option: str
+    value: Any
+    accepted: str
+    why: str
+
+    def __str__(self) -> str:
+        return f"{self.option} = {self.value!r}: expected {self.accepted}. Why: {self.why}."
+
+
+def parse_steps(step_names: Any) -> list[str]:
+    """Comma-separated, surrounding spaces and empty entries ignored (the template does the same)."""
+    return [name.strip() for name in str(step_names).split(",") if name.strip()]
+
+
+def logical_id(step: str) -> str:
+    """The CloudFormation logical id template.yaml gives a step's function."""
+    return "".join(part.capitalize() for part in step.split("_")) + "Function"
+
+
+def parse_whole_number(value: Any) -> int | None:
+    """'10' or 10 -> 10; anything else ('ten', '1e3', '-1', '', '1.0', True) -> None."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    text = str(value).strip()
+    return int(text) if re.fullmatch(r"[0-9]{1,9}", text) else None
+
+
+def check_range(answers: dict, option: str, low: int, high: int, why: str) -> tuple[int | None, list[Problem]]:
+    value = answers.get(option, "")
+    number = parse_whole_number(value)
+    if number is None or not low <= number <= high:
+        return None, [Problem(option, value, f"a whole number from {low} to {high}", why)]
+    return number, []
+
+
+def check_project_name(answers: dict) -> list[Problem]:
+    value = answers.get("project_name", "")
+    if not isinstance(value, str) or not value.strip() or len(value) > 200:
+        return [
+            Problem("project_name", value, "non-blank text of at most 200 characters", "it titles the README and stack")
+        ]
+    return []
+
+
+def check_project_slug(answers: dict) -> list[Problem]:
+    value = answers.get("project_slug", "")
+    longest = 128 - LONGEST_ENVIRONMENT_SUFFIX
+    if (
+        not isinstance(value, str)
+        or not re.fullmatch(r"[a-z][a-z0-9-]*[a-z0-9]", value)
+        or "--" in value
+        or len(value) > longest
+    ):
+        return [
+            Problem(
+                "project_slug",
+                value,
+                f"2-{longest} characters: lower-case letters, digits and single hyphens, starting with a letter "
+                "and not ending with a hyphen",
+                "it names the folder, the Python package and the CloudFormation stack '<slug>-<environment>', "
+                "which CloudFormation limits to [a-zA-Z][-a-zA-Z0-9]* and 128 characters",
+            )
+        ]
+    return []
+
+
+def check_free_text(answers: dict) -> list[Problem]:
+    problems = []
+    for option in ("description", "author_name"):
+        value = answers.get(option, "")
+        if not isinstance(value, str) or len(value) > MAX_FREE_TEXT:
+            problems.append(
+                Problem(option, value, f"text of at most {MAX_FREE_TEXT} characters", "it is written into docs")
+            )
+    return problems
+
+
+def check_table_name(answers: dict) -> list[Problem]:
+    value = answers.get("table_name", "")
+    longest = 255 - LONGEST_ENVIRONMENT_SUFFIX
+    if not isinstance(value, str) or not re.fullmatch(r"[A-Za-z0-9_.-]+", value) or len(value) > longest:
+        return [
+            Problem(
+                "table_name",
+                value,
+                f"1-{longest} characters of A-Z a-z 0-9 _ . -",
+                f"the deployed name is '<table_name>-<environment>' (up to {LONGEST_ENVIRONMENT_SUFFIX} more "
+                "characters) and DynamoDB allows 3-255 characters of [A-Za-z0-9_.-]",
+            )
+        ]
+    return []
+
+
+def check_step_names(answers: dict) -> list[Problem]:
+    raw = answers.get("step_names", "")
+    steps = parse_steps(raw)
+    problems = []
+    if not 2 <= len(steps) <= MAX_STEPS:
+        problems.append(
+            Problem(
+                "step_names",
+                raw,
+                f"2 to {MAX_STEPS} comma-separated names",
+                "the first step validates and the last stores, and the orchestrator's environment "
+                "(4 KB in Lambda) carries one function name per step",
+            )
+        )
+    for step in steps:
+        if not re.fullmatch(r"[a-z][a-z0-9]*(_[a-z0-9]+)*", step) or len(step) > MAX_STEP_NAME:
+            problems.append(
+                Problem(
+                    "step_names",
+                    step,
+                    f"a lower-case identifier of at most {MAX_STEP_NAME} characters (letters, digits, single "
+                    "underscores between them)",
+                    "it names a Python module, a folder, an environment variable and a CloudFormation logical id",
+                )
+            )
+        elif keyword.iskeyword(step) or step in RESERVED_STEP_NAMES:
+            problems.append(
+                Problem("step_names", step, "a name that is not a Python keyword or 'orchestrator'", "it would clash")
+            )
+    for step in sorted({s for s in steps if steps.count(s) > 1}):
+        problems.append(Problem("step_names", step, "each step named once", "one function per step"))
+    ids: dict[str, str] = {}
+    for step in dict.fromkeys(steps):
+        other = ids.setdefault(logical_id(step), step)
+        if other != step:
+            problems.append(
+                Problem(
+                    "step_names",
+                    f"{other}, {step}",
+                    "names that differ in more than underscores",
+                    f"both become the CloudFormation resource {logical_id(step)}",
+                )
+            )
+    return problems
+
+
+def check_choices(answers: dict) -> list[Problem]:
+    problems = []
+    for option, accepted in (("runtime", RUNTIMES), ("architecture", ARCHITECTURES)):
+        value = answers.get(option, "")
+        if value not in accepted:
+            problems.append(
+                Problem(option, value, f"one of {', '.join(accepted)}", "what Lambda supports for durable functions")
+            )
+    return problems
+
+
+def check_region(answers: dict) -> list[Problem]:
+    value = answers.get("aws_region", "")
+    if not isinstance(value, str) or not re.fullmatch(r"[a-z]{2}(-[a-z]+)+-[0-9]{1,2}", value):
+        return [
+            Problem(
+                "aws_region", value, "an AWS region code such as us-east-1 or eu-west-1", "samconfig.toml deploys there"
+            )
+        ]
+    return []
+
+
+def check_batching(answers: dict) -> list[Problem]:
+    batch, problems = check_range(
+        answers, "batch_size", 1, 10000, "Lambda's SQS event source mapping takes 1-10000 records per batch"
+    )
+    window, more = check_range(
+        answers, "max_batching_window_seconds", 0, 300, "Lambda's batching window is 0-300 seconds"
+    )
+    problems += more
+    if batch is not None and window is not None and batch > 10 and window < 1:
+        problems.append(
+            Problem(
+                "max_batching_window_seconds",
+                answers["max_batching_window_seconds"],
+                f"at least 1 when batch_size is above 10 (batch_size is {batch})",
+                "Lambda rejects an SQS event source mapping with more than 10 records per batch and no batching window",
+            )
+        )
+    problems += check_range(
+        answers, "max_receive_count", 1, 1000, "SQS redrive policies take a maxReceiveCount of 1-1000"
+    )[1]
+    if str(answers.get("esm_max_concurrency", "")).strip():
+        problems += check_range(
+            answers,
+            "esm_max_concurrency",
+            2,
+            1000,
+            "the event source mapping's MaximumConcurrency is 2-1000, or leave it empty for no limit",
+        )[1]
+    if str(answers.get("record_concurrency", "")).strip():
+        high = batch if batch is not None else 10000
+        problems += check_range(
+            answers,
+            "record_concurrency",
+            1,
+            high,
+            "records processed at once within one batch: at least 1, and more than the batch size does nothing",
+        )[1]
+    return problems
+
+
+def retry_backoff_seconds(retry: dict) -> int:
+    """Total backoff one operation can spend on retries, as pipeline_config.RetryPolicy computes it."""
+    total = 0
+    for next_attempt in range(2, int(retry["max_attempts"]) + 1):
+        delay = retry["initial_delay_seconds"] * retry["backoff_rate"] ** (next_attempt - 2)
+        total += int(min(delay, retry["max_delay_seconds"]))
+    return total
+
+
+def check_timeouts(answers: dict) -> list[Problem]:
+    function_timeout, problems = check_range(
+        answers, "function_timeout_seconds", 1, 900, "a Lambda invocation runs at most 900 seconds"
+    )
+    execution_timeout, more = check_range(
+        answers,
+        "execution_timeout_seconds",
+        1,
+        900,
+        "an SQS event source mapping invokes a durable function synchronously and the whole execution "
+        "must finish within 15 minutes",
+    )
+    problems += more
+    problems += check_range(answers, "retention_days", 1, 90, "DurableConfig.RetentionPeriodInDays is 1-90")[1]
+    if execution_timeout is None:
+        return problems
+    if function_timeout is not None and function_timeout > execution_timeout:
+        problems.append(
+            Problem(
+                "function_timeout_seconds",
+                answers["function_timeout_seconds"],
+                f"at most execution_timeout_seconds ({execution_timeout})",
+                "no invocation can outlive the durable execution it belongs to",
+            )
+        )
+    visibility = execution_timeout + int(answers.get("_visibility_margin_seconds", 60))
+    if not execution_timeout <= visibility <= 43200:
+        problems.append(
+            Problem(
+                "execution_timeout_seconds",
+                answers["execution_timeout_seconds"],
+                "a value whose derived queue visibility timeout is 0-43200 seconds and covers the execution",
+                "SQS would redeliver a batch that is still being processed",
+            )
+        )
+    steps = parse_steps(answers.get("step_names", ""))
+    retry = answers.get("_step_retry")
+    if isinstance(retry, dict) and steps:
+        # Worst case for one record: every step and the dead-letter send use all their retries.
+        worst = (len(steps) + 1) * retry_backoff_seconds(retry)
+        if worst >= execution_timeout:
+            problems.append(
+                Problem(
+                    "execution_timeout_seconds",
+                    answers["execution_timeout_seconds"],
+                    f"more than {worst} for {len(steps)} steps",
+                    f"one record's retries can wait {worst} s in backoff ({retry['max_attempts']} attempts per "
+                    "step), which must fit inside the execution",
+                )
+            )
+    return problems
+
+
+RULES: tuple[Callable[[dict], list[Problem]], ...] = (
+    check_project_name,
+    check_project_slug,
+    check_free_text,
+    check_table_name,
+    check_step_names,
+    check_batching,
+    check_timeouts,
+    check_choices,
+    check_region,
+)
+
+
+def validate(answers: dict) -> list[Problem]:
+    """Every problem with the answers, in option order; empty when they are all valid."""
+    return [problem for rule in RULES for problem in rule(answers)]
+
+
+def report(problems: list[Problem]) -> str:
+    lines = [f"ERROR: cannot generate the project, {len(problems)} invalid option value(s):"]
+    lines += [f"  - {problem}" for problem in problems]
+    lines.append("Nothing was written. Fix the values above and run cookiecutter again.")
+    return "\n".join(lines)
+
+
+def main(answers: dict) -> int:
+    try:
+        problems = validate(answers)
+    except Exception as error:  # a bug here must still end in a readable message
+        print(f"ERROR: the template's option check failed unexpectedly ({error!r}); please report it.", file=sys.stderr)
+        return 1
+    if problems:
+        print(report(problems), file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(json.loads(r"""{{ cookiecutter | tojson }}""")))

@@ -1,0 +1,307 @@
+"""The hooks: each validation rule at its boundaries, the command line a user sees, injection safety."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import shutil
+import sys
+import tomllib
+
+import pytest
+from conftest import DEFAULTS, TEMPLATE_DIR, bake, replay, run_cookiecutter_cli
+from cookiecutter.exceptions import CookiecutterException, FailedHookException
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from jinja2 import TemplateError
+from samtranslator.yaml_helper import yaml_parse
+
+
+def load_hook(name: str):
+    spec = importlib.util.spec_from_file_location(name, TEMPLATE_DIR / "hooks" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module  # dataclasses look their module up while the class is built
+    spec.loader.exec_module(module)
+    return module
+
+
+pre_gen = load_hook("pre_gen_project")
+post_gen = load_hook("post_gen_project")
+
+VALID = {
+    **{key: value[0] if isinstance(value, list) else value for key, value in DEFAULTS.items()},
+    "project_slug": "durable-data-pipeline",
+}
+
+
+def problems_for(**overrides):
+    return pre_gen.validate({**VALID, **overrides})
+
+
+def options_in(problems) -> list[str]:
+    return [problem.option for problem in problems]
+
+
+def test_defaults_are_valid():
+    assert problems_for() == []
+
+
+# (option, valid values at and inside the boundaries, invalid values just outside, text the message must hold)
+BOUNDARIES = [
+    ("batch_size", ["1", "10", 10, " 7 "], ["0", "10001", "ten", "1e3", "-1", "", "1.0", True], "from 1 to 10000"),
+    ("max_batching_window_seconds", ["0", "300"], ["301", "-1", "x"], "from 0 to 300"),
+    ("max_receive_count", ["1", "1000"], ["0", "1001"], "from 1 to 1000"),
+    ("esm_max_concurrency", ["", " ", "2", "1000"], ["1", "1001", "many"], "from 2 to 1000"),
+    ("record_concurrency", ["", "1", "5"], ["0", "6", "all"], "from 1 to 5"),
+    ("function_timeout_seconds", ["1", "60"], ["0", "901"], "from 1 to 900"),
+    ("execution_timeout_seconds", ["61", "900"], ["0", "901", "3600"], "from 1 to 900"),
+    ("retention_days", ["1", "90"], ["0", "91"], "from 1 to 90"),
+    ("table_name", ["a", "Orders.v2_raw-x", "t" * 247], ["my table", "t" * 248, "tab/le", "", "ünïcode"], "1-247"),
+    (
+        "project_slug",
+        ["ab", "my-pipeline-2", "p" * 120],
+        ["a", "My-Pipeline", "-x", "x-", "a--b", "a_b", "p" * 121],
+        "2-120",
+    ),
+    ("project_name", ["X", "Ünïcode 'quoted' \"name\""], ["", "   ", "n" * 201], "non-blank"),
+    ("runtime", ["python3.13", "python3.14"], ["python3.12", "python2.7", ""], "python3.14, python3.13"),
+    ("architecture", ["arm64", "x86_64"], ["amd64", ""], "arm64, x86_64"),
+    ("aws_region", ["us-east-1", "eu-central-2", "us-gov-west-1"], ["useast1", "US-EAST-1", ""], "region code"),
+    ("author_name", ["", "O'Brien"], ["a" * 1001], "at most 1000"),
+]
+
+
+@pytest.mark.parametrize(("option", "valid", "invalid", "text"), BOUNDARIES, ids=[b[0] for b in BOUNDARIES])
+def test_rule_boundaries(option, valid, invalid, text):
+    for value in valid:
+        assert problems_for(**{option: value}) == [], (option, value)
+    for value in invalid:
+        problems = problems_for(**{option: value})
+        assert options_in(problems) == [option], (option, value, problems)
+        message = str(problems[0])
+        assert message.startswith(f"{option} = {value!r}: expected ")
+        assert text in message and "Why: " in message
+
+
+def test_batch_above_ten_needs_a_batching_window():
+    assert problems_for(batch_size="10", max_batching_window_seconds="0") == []
+    [problem] = problems_for(batch_size="11", max_batching_window_seconds="0")
+    assert problem.option == "max_batching_window_seconds"
+    assert "at least 1 when batch_size is above 10" in str(problem)
+    assert problems_for(batch_size="10000", max_batching_window_seconds="1", record_concurrency="") == []
+
+
+@pytest.mark.parametrize(
+    ("step_names", "fragment"),
+    [
+        ("store", "2 to 20 comma-separated names"),
+        (",".join(f"s{i}" for i in range(21)), "2 to 20 comma-separated names"),
+        ("validate,Transform,store", "lower-case identifier"),
+        ("validate,trans-form,store", "lower-case identifier"),
+        ("validate,transform_,store", "lower-case identifier"),
+        ("validate,a__b,store", "lower-case identifier"),
+        ("validate," + "x" * 41 + ",store", "at most 40 characters"),
+        ("validate,class,store", "not a Python keyword"),
+        ("validate,orchestrator,store", "'orchestrator'"),
+        ("validate,store,store", "each step named once"),
+        ("validate,a_1b,a1b,store", "resource A1bFunction"),
+    ],
+)
+def test_step_name_rules(step_names, fragment):
+    problems = problems_for(step_names=step_names)
+    assert problems and set(options_in(problems)) == {"step_names"}
+    assert any(fragment in str(problem) for problem in problems), problems
+
+
+def test_step_names_tolerate_spaces_and_empty_entries():
+    assert pre_gen.parse_steps(" validate , transform,, store ,") == ["validate", "transform", "store"]
+    assert problems_for(step_names=" validate , transform,, store ") == []
+
+
+def test_function_timeout_cannot_exceed_execution_timeout():
+    [problem] = problems_for(function_timeout_seconds="120", execution_timeout_seconds="100")
+    assert problem.option == "function_timeout_seconds" and "at most execution_timeout_seconds (100)" in str(problem)
+
+
+def test_retry_backoff_must_fit_in_the_execution_timeout():
+    backoff = pre_gen.retry_backoff_seconds(DEFAULTS["_step_retry"])
+    assert backoff == 2 + 4  # 3 attempts: waits of 2 s then 4 s
+    worst = 4 * backoff  # 3 steps and the dead-letter send
+    assert problems_for(execution_timeout_seconds=str(worst + 1), function_timeout_seconds="1") == []
+    [problem] = problems_for(execution_timeout_seconds=str(worst), function_timeout_seconds="1")
+    assert problem.option == "execution_timeout_seconds" and f"more than {worst}" in str(problem)
+
+
+def test_every_problem_is_reported_at_once():
+    problems = problems_for(batch_size="ten", table_name="my table", runtime="python2.7", retention_days="0")
+    assert options_in(problems) == ["table_name", "batch_size", "retention_days", "runtime"]
+    report = pre_gen.report(problems)
+    assert report.splitlines()[0] == "ERROR: cannot generate the project, 4 invalid option value(s):"
+    assert report.splitlines()[-1].startswith("Nothing was written.")
+
+
+def test_validator_never_crashes_on_odd_types():
+    odd = {key: None for key in VALID} | {"_step_retry": VALID["_step_retry"]}
+    assert len(pre_gen.validate(odd)) >= 10
+    assert pre_gen.main({}) == 1  # every option missing: a report, not a traceback
+
+
+# --- the command line, as a user sees it -----------------------------------------------------
+
+BAD_VALUES = [
+    ("batch_size", "50", {"max_batching_window_seconds": "0"}),
+    ("table_name", "my table", {}),
+    ("execution_timeout_seconds", "3600", {}),
+    ("step_names", "validate", {}),
+    ("batch_size", "ten", {}),
+    ("batch_size", "1e3", {}),
+    ("max_receive_count", "-1", {}),
+    ("retention_days", "", {}),
+    ("esm_max_concurrency", "1", {}),
+    ("project_slug", "Bad Slug", {}),
+]
+
+
+@pytest.mark.parametrize(("option", "value", "others"), BAD_VALUES, ids=[f"{o}={v!r}" for o, v, _ in BAD_VALUES])
+def test_cli_rejects_bad_value_and_writes_nothing(tmp_path, option, value, others):
+    output = tmp_path / "out"
+    args = [f"{key}={val}" for key, val in others.items()] + [f"{option}={value}"]
+
+    result = run_cookiecutter_cli(output, *args)
+
+    assert result.returncode != 0
+    first_line = result.stderr.splitlines()[0]
+    assert first_line.startswith("ERROR: cannot generate the project")
+    hook_lines = result.stderr.split("Nothing was written.")[0]
+    assert f"  - {option if option != 'batch_size' or others == {} else 'max_batching_window_seconds'} = " in hook_lines
+    assert "Traceback" not in hook_lines  # cookiecutter's own traceback only comes after our message
+    assert list(output.iterdir()) == []
+
+
+def test_cli_reports_several_bad_values_in_one_run(tmp_path):
+    result = run_cookiecutter_cli(tmp_path / "out", "batch_size=0", "table_name=a b", "retention_days=365")
+
+    report = result.stderr.split("Nothing was written.")[0]
+    assert "3 invalid option value(s)" in report
+    assert all(f"  - {name} = " in report for name in ("batch_size", "table_name", "retention_days"))
+
+
+def test_cli_unknown_choice_is_cookiecutters_own_error(tmp_path):
+    result = run_cookiecutter_cli(tmp_path / "out", "runtime=python2.7")
+
+    assert result.returncode != 0
+    assert "python2.7 provided for choice variable runtime" in result.stderr
+
+
+# --- free text is data, never code -------------------------------------------------------------
+
+PAYLOADS = {
+    "project_name": 'It\'s "quoted" \\ back\\slash {{ 7*7 }} {% raw %} ünïcode ✓',
+    "description": "line one\nline two: {{ cookiecutter.table_name }} '''\"\"\" ${AWS::Region} # not a comment",
+    "author_name": "\"); __import__('pathlib').Path('PWNED').write_text('x'); (\"",
+}
+
+
+def test_free_text_renders_as_data(tmp_path, monkeypatch):
+    # Through a replay file: cookiecutter renders --no-input overrides as Jinja itself (see README),
+    # so this is the path where only the template decides what happens to an answer.
+    monkeypatch.chdir(tmp_path)  # where an executed payload would write PWNED
+    project = replay(tmp_path / "out", project_slug="free-text", **PAYLOADS)
+
+    assert not (tmp_path / "PWNED").exists() and not (project / "PWNED").exists()
+    readme = (project / "README.md").read_text()
+    assert "{{ 7*7 }}" in readme and "49" not in readme.split("\n")[0]
+    tomllib.loads((project / "pyproject.toml").read_text())
+    template = yaml_parse((project / "template.yaml").read_text())
+    assert json.loads(template["Description"].split(": SQS")[0]) == PAYLOADS["project_name"]
+    answers = json.loads((project / ".cookiecutter.json").read_text())["cookiecutter"]
+    assert {key: answers[key] for key in PAYLOADS} == PAYLOADS
+    for path in project.rglob("*.py"):
+        compile(path.read_text(), str(path), "exec")
+
+
+def test_hook_answers_are_never_evaluated(tmp_path):
+    marker = tmp_path / "EXECUTED"
+    payload = f"'''\"\"\"); open({str(marker)!r}, 'w'); (\"\"\"'''"
+
+    bake(tmp_path / "out", project_slug="inert", project_name=payload, description=payload)
+
+    assert not marker.exists()
+
+
+# --- post-generation ---------------------------------------------------------------------------
+
+
+def test_answers_are_recorded_without_machine_paths(tmp_path):
+    project = bake(tmp_path / "out", batch_size="7")
+
+    recorded = json.loads((project / ".cookiecutter.json").read_text())["cookiecutter"]
+    assert recorded["batch_size"] == "7"
+    assert not {"_output_dir", "_repo_dir", "_checkout", "_template"} & set(recorded)
+    assert str(tmp_path) not in (project / ".cookiecutter.json").read_text()
+
+
+def test_post_hook_finds_a_missing_handler(tmp_path):
+    project = bake(tmp_path / "out")
+    assert post_gen.check_rendered(project) == []
+
+    (project / "functions" / "store" / "store_step.py").unlink()
+    (project / "events" / "sqs-batch.json").write_text("{broken")
+
+    problems = post_gen.check_rendered(project)
+    assert any("StoreFunction: handler module functions/store/store_step.py does not exist" in p for p in problems)
+    assert any("events/sqs-batch.json is not valid JSON" in p for p in problems)
+
+    (project / "template.yaml").write_text("Resources: [unclosed")
+    assert post_gen.check_rendered(project)[0].startswith("template.yaml is not valid YAML")
+
+
+def test_post_hook_is_safe_to_rerun_and_keeps_user_code(tmp_path, monkeypatch):
+    project = bake(tmp_path / "out")
+    step_file = project / "functions" / "transform" / "transform_step.py"
+    step_file.write_text(step_file.read_text() + "\n# my logic\n")
+    raw = bake(tmp_path / "raw", accept_hooks=False)  # what a second run renders before its hook
+    shutil.copytree(raw / ".blueprints", project / ".blueprints")
+    monkeypatch.chdir(project)
+
+    assert post_gen.main(json.loads((project / ".cookiecutter.json").read_text())["cookiecutter"]) == 0
+
+    assert step_file.read_text().endswith("# my logic\n")
+    assert not (project / ".blueprints").exists()
+
+
+# --- property: whatever the strings, a clean error or a parsable project -----------------------
+
+OPTIONS = [key for key in DEFAULTS if not key.startswith("_") and not isinstance(DEFAULTS[key], list)]
+
+
+# Characters a terminal or a JSON file can carry (no lone surrogates). The slug also excludes "/" and
+# NUL: cookiecutter turns it into a folder path before any hook can look at it.
+TYPABLE = st.characters(blacklist_categories=("Cs",))
+SLUG_TYPABLE = st.characters(blacklist_categories=("Cs",), blacklist_characters="/\x00")
+
+
+@st.composite
+def option_and_value(draw):
+    option = draw(st.sampled_from(OPTIONS))
+    return option, draw(st.text(SLUG_TYPABLE if option == "project_slug" else TYPABLE, max_size=40))
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(case=option_and_value())
+def test_any_string_gives_a_clean_error_or_a_parsable_project(tmp_path_factory, case):
+    option, value = case
+    output = tmp_path_factory.mktemp("prop")
+    answers = {option: value} if option == "project_slug" else {option: value, "project_slug": "prop"}
+    try:
+        project = bake(output, **answers)
+    except FailedHookException:  # our hook's report
+        assert not any(output.glob("*/template.yaml"))
+        assert pre_gen.validate({**VALID, **answers}) != []
+        return
+    except (CookiecutterException, TemplateError):  # cookiecutter's own, before any hook (see README)
+        assert not any(output.glob("*/template.yaml"))
+        return
+    assert pre_gen.validate({**VALID, **answers}) == []
+    yaml_parse((project / "template.yaml").read_text())
+    tomllib.loads((project / "pyproject.toml").read_text())
