@@ -19,5 +19,10 @@ install: $(BIN)/.installed ## Create .venv with the pinned tools
 test: install ## Run the template tests: hooks, option matrix, generated suites
 	$(BIN)/python -m pytest -n auto tests
 
+demo: install ## Render the default project into .demo/ and run its whole pipeline locally
+	rm -rf .demo
+	$(BIN)/cookiecutter --no-input --output-dir .demo .
+	$(MAKE) --no-print-directory -C .demo/durable-data-pipeline local VENV=$(CURDIR)/$(VENV)
+
 clean: ## Remove the virtualenv and demo output
 	rm -rf $(VENV) .demo .pytest_cache .hypothesis

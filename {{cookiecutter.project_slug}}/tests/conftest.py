@@ -37,9 +37,13 @@ class LocalAws:
     settings: PipelineSettings
     resources: dict[str, str]
 
-    def stored_items(self) -> list[dict[str, Any]]:
+    def ledger(self) -> list[dict[str, Any]]:
+        """Every message's ending as the table records it: stored items and dead-letter markers."""
         table = boto3.resource("dynamodb").Table(self.resources["table_name"])
         return table.scan(ConsistentRead=True)["Items"]
+
+    def stored_items(self) -> list[dict[str, Any]]:
+        return [item for item in self.ledger() if item["status"] == "stored"]
 
     def dead_letters(self) -> list[dict[str, Any]]:
         sqs = boto3.client("sqs")
@@ -62,6 +66,7 @@ def aws(settings: PipelineSettings) -> Iterator[LocalAws]:
     with mock_aws():
         resources = pipeline.create_resources(settings, table_name="processed-data-test", queue_name="input")
         STEP_MODULES[STEPS[-1]].table.cache_clear()
+        pipeline.orchestrator_module().ledger_table.cache_clear()
         with pipeline.environment(pipeline.function_environment(settings, resources)):
             yield LocalAws(settings, resources)
         STEP_MODULES[STEPS[-1]].table.cache_clear()

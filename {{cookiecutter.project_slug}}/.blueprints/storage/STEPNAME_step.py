@@ -45,6 +45,7 @@ def table():  # created on first use, after tests and local runs have set their 
 def build_item(event: dict[str, Any], stored_at: datetime) -> dict[str, Any]:
     item = {
         "record_id": event["message_id"],
+        "status": "stored",
         "execution_id": event["execution_id"],
         "original_data": event["original"],
         "transformed_data": event["record"],
@@ -54,7 +55,10 @@ def build_item(event: dict[str, Any], stored_at: datetime) -> dict[str, Any]:
 
 
 def store(item: dict[str, Any]) -> bool:
-    """Write the item unless one with its key exists. Returns False for a duplicate."""
+    """Write the item unless the message already ended (stored, or dead-lettered by the orchestrator).
+
+    Returns False for a duplicate.
+    """
     try:
         table().put_item(Item=item, ConditionExpression="attribute_not_exists(record_id)")
     except ClientError as error:

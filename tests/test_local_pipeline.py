@@ -1,0 +1,69 @@
+"""The generated projects' local pipeline: `make local`, the 1000-message no-loss run, DynamoDB Local."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import bake
+
+VENV = Path(sys.executable).parent.parent  # this environment holds the generated projects' pins
+NON_DEFAULT = {"step_names": "check,enrich,persist", "batch_size": "20", "max_batching_window_seconds": "1"}
+
+pytestmark = pytest.mark.skipif(shutil.which("make") is None, reason="make is not installed")
+
+
+def make(project: Path, *targets: str, **env: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        ["make", "--no-print-directory", *targets, f"VENV={VENV}"],
+        cwd=project,
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
+    )
+
+
+@pytest.mark.parametrize("answers", [{}, NON_DEFAULT], ids=["default", "check-enrich-persist-batch-20"])
+def test_make_local_shows_where_every_message_landed(tmp_path, answers):
+    project = bake(tmp_path, **answers)
+
+    result = make(project, "local")
+
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    expected = "TEST.CSV" if answers == {} else "test.csv"  # only a step named `transform` upper-cases
+    stored_row = next(line for line in result.stdout.splitlines() if " test.csv " in line)
+    assert expected in stored_row
+    assert "validation_failed" in result.stdout and "data_source: must not be empty" in result.stdout
+    assert "4 sent: 3 stored, 1 dead-lettered, 0 lost, 0 duplicated" in result.stdout
+
+
+def test_thousand_messages_none_lost(tmp_path):
+    project = bake(tmp_path)
+
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "tests/integration/test_local_pipeline.py", "-k",
+         "every_message"],
+        cwd=project, env={**os.environ, "LOCAL_PIPELINE_MESSAGES": "1000"}, capture_output=True, text=True,
+        timeout=900, check=False,
+    )  # fmt: skip
+
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
+    assert "1 passed" in result.stdout
+
+
+def test_store_against_real_dynamodb_local(tmp_path):
+    missing = [tool for tool in ("java", "npm") if shutil.which(tool) is None]
+    if missing:
+        pytest.skip(f"DynamoDB Local needs Java and npm; missing here: {', '.join(missing)}")
+    project = bake(tmp_path)
+
+    result = make(project, "test-dynamodb-local")
+
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
+    assert "2 passed" in result.stdout and "skipped" not in result.stdout

@@ -1,0 +1,87 @@
+"""Nothing lost: the whole pipeline on local servers, with injected failures and crashes.
+
+Every message sent must end exactly once: stored in DynamoDB, or in the dead-letter queue with
+its reason (invalid ones with their validation errors, others only after exhausting retries).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from local import pipeline
+from local.template_values import PROJECT_ROOT
+
+pytestmark = pytest.mark.integration
+MESSAGES = int(os.environ.get("LOCAL_PIPELINE_MESSAGES", "200"))  # the template's own tests raise this
+SEED = int(os.environ.get("LOCAL_PIPELINE_SEED", "7"))
+
+
+def run_local(*args: str) -> dict:
+    result = subprocess.run(
+        [sys.executable, "-m", "local.run", "--json", *args],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    return json.loads(result.stdout)
+
+
+def is_valid(body: str) -> bool:
+    try:
+        record = json.loads(body)
+    except ValueError:
+        return False
+    return isinstance(record, dict) and all(
+        isinstance(record.get(field), str) and record[field] for field in ("data_source", "processing_type")
+    )
+
+
+def test_every_message_ends_exactly_once_under_failures_and_crashes(tmp_path: Path):
+    output = run_local(
+        "--count", str(MESSAGES), "--transient-failure-rate", "0.2", "--crash-rate", "0.1",
+        "--seed", str(SEED), "--dump", str(tmp_path),
+    )  # fmt: skip
+
+    sent = {row["message_id"]: row["body"] for row in output["sent"]}
+    stored = [json.loads(line) for line in (tmp_path / "stored.jsonl").read_text().splitlines()]
+    dead = [json.loads(line) for line in (tmp_path / "dead_letter.jsonl").read_text().splitlines()]
+    endings = Counter([item["record_id"] for item in stored] + [row["message_id"] for row in dead])
+    assert len(sent) == MESSAGES
+    assert [mid for mid in sent if endings[mid] == 0] == []  # zero lost
+    assert [mid for mid, count in endings.items() if count > 1] == []  # zero duplicated
+    assert set(endings) == set(sent)
+    invalid = {mid for mid, body in sent.items() if not is_valid(body)}
+    assert invalid, "the generated messages include invalid ones"
+    for row in dead:
+        if row["message_id"] in invalid:
+            assert row["reason"] == "validation_failed" and row["detail"], row
+            assert row["body"] == sent[row["message_id"]]
+        else:  # a valid message dead-lettered only after every retry, with the last error
+            assert row["reason"] == "step_failed" and "TransientStepError" in row["detail"], row
+    for item in stored:
+        assert item["record_id"] not in invalid
+        assert json.loads(sent[item["record_id"]]) == item["original_data"]
+    assert output["summary"]["injected"]["crashes"] > 0
+    assert output["summary"]["injected"]["transient_failures"] > 0
+
+
+def test_reference_message_and_invalid_one_by_default():
+    output = run_local()
+
+    [reference] = [item for item in output["stored"] if item["original_data"]["data_source"] == "test.csv"]
+    assert reference["execution_id"] and reference["stored_at"]
+    expected = "TEST.CSV" if "transform" in pipeline.step_modules() else "test.csv"
+    assert reference["transformed_data"]["data_source"] == expected
+    [rejected] = output["dead_letter"]
+    assert rejected["reason"] == "validation_failed"
+    assert rejected["detail"] == ["data_source: must not be empty", "processing_type: expected str, got int"]
