@@ -19,7 +19,7 @@ pytestmark = pytest.mark.skipif(shutil.which("make") is None, reason="make is no
 
 def make(project: Path, *targets: str, **env: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        ["make", "--no-print-directory", *targets, f"VENV={VENV}"],
+        ["make", "--no-print-directory", *targets, f"VENV={VENV}", "-o", f"{VENV}/bin/.installed"],
         cwd=project,
         env={**os.environ, **env},
         capture_output=True,

@@ -1,0 +1,122 @@
+"""Would every rendered project deploy? Offline SAM translation + cfn-lint, the generated CI, sam build."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+from conftest import bake, combination_id
+from test_generation import SUPPORTED_COMBINATIONS
+
+VENV = Path(sys.executable).parent.parent  # holds the generated projects' pinned tools
+TOP = Path(__file__).resolve().parents[1]
+SAM_CLI = "aws-sam-cli==1.170.0"  # its own virtualenv: it pins an older boto3 than the durable SDK needs
+PYTHON_313 = Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv")) / "versions" / "3.13.0" / "bin" / "python3.13"
+
+pytestmark = pytest.mark.skipif(shutil.which("make") is None, reason="make is not installed")
+
+
+def make_validate(project: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        ["make", "--no-print-directory", "validate", f"VENV={VENV}", "-o", f"{VENV}/bin/.installed"],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+
+
+@pytest.mark.parametrize(
+    "answers", SUPPORTED_COMBINATIONS, ids=[combination_id(answers) for answers in SUPPORTED_COMBINATIONS]
+)
+def test_make_validate_passes(baked, answers):
+    result = make_validate(baked(answers))
+
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert re.search(r"\b10 passed\b", result.stdout)
+
+
+@pytest.mark.parametrize(
+    ("before", "after", "finding"),
+    [
+        ("    Runtime: python3.14", "    Runtime: python3.99", "E3030 'python3.99' is not one of"),
+        (
+            "Action: lambda:InvokeFunction",
+            "Action: [lambda:InvokeFunction, lambda:CheckpointDurableExecutions]",
+            "W3037 'checkpointdurableexecutions' is not one of",
+        ),
+        ("        ExecutionTimeout: 900", "        ExecutionTimeout: 0", "E3034 0 is less than the minimum of 1"),
+    ],
+    ids=["unknown-runtime", "misspelt-durable-action", "execution-timeout-0"],
+)
+def test_make_validate_catches_a_broken_template(tmp_path, before, after, finding):
+    project = bake(tmp_path)
+    template = project / "template.yaml"
+    assert before in template.read_text()
+    template.write_text(template.read_text().replace(before, after))
+
+    result = make_validate(project)
+
+    assert result.returncode != 0
+    assert finding in result.stdout
+
+
+def test_generated_ci_runs_every_check_with_pinned_actions(baked):
+    workflow_file = baked({}) / ".github" / "workflows" / "ci.yml"
+    workflow = yaml.safe_load(workflow_file.read_text())
+
+    assert workflow["permissions"] == {"contents": "read"}
+    steps = workflow["jobs"]["test"]["steps"]
+    commands = [step.get("run") for step in steps]
+    assert commands[-4:] == ["make install", "make lint", "make validate", "make test"]
+    for step in steps:
+        if "uses" in step:
+            assert re.fullmatch(r"[\w-]+/[\w-]+@[0-9a-f]{40}", step["uses"]), step["uses"]
+    assert "${{ github.ref }}" in workflow_file.read_text()  # GitHub expressions survive rendering
+
+
+def sam_cli() -> Path:
+    """aws-sam-cli in a virtualenv of its own, kept in .venv-sam between runs."""
+    sam_venv = TOP / ".venv-sam"
+    sam = sam_venv / "bin" / "sam"
+    if not sam.exists():
+        subprocess.run([sys.executable, "-m", "venv", str(sam_venv)], check=True)
+        subprocess.run(
+            [sam_venv / "bin" / "pip", "install", "--quiet", "--disable-pip-version-check", SAM_CLI],
+            check=True,
+            timeout=600,
+        )
+    return sam
+
+
+@pytest.mark.skipif(not PYTHON_313.exists(), reason=f"no Python 3.13 interpreter at {PYTHON_313} for sam build")
+def test_sam_build_without_docker_for_python313(tmp_path):
+    project = bake(tmp_path, runtime="python3.13", architecture="x86_64")
+    python_dir = tmp_path / "python313-on-path"
+    python_dir.mkdir()
+    (python_dir / "python3.13").symlink_to(PYTHON_313)
+    env = {
+        **os.environ,
+        "PATH": f"{python_dir}{os.pathsep}{os.environ['PATH']}",
+        "SAM_CLI_TELEMETRY": "0",
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }
+
+    result = subprocess.run(
+        [str(sam_cli()), "build", "--parallel"], cwd=project, env=env, capture_output=True, text=True, timeout=900,
+        check=False,
+    )  # fmt: skip
+
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert "Build Succeeded" in result.stdout + result.stderr
+    built = project / ".aws-sam" / "build"
+    assert (built / "OrchestratorFunction" / "orchestrator.py").exists()
+    assert (built / "OrchestratorFunction" / "aws_durable_execution_sdk_python").is_dir()
+    assert (built / "StoreFunction" / "store_step.py").exists()
