@@ -156,7 +156,7 @@ def main(context: dict[str, Any]) -> int:
     record_answers(context, project)
     for path in kept:
         print(f"kept your existing {path.relative_to(project)}")
-    print(f"\nCreated {project.name}. Next steps:")
+    print(f"\nProject {project.name} is ready. Next steps:")
     print(f"  cd {project.name}")
     print("  make test                # unit and integration tests, offline, in their own virtualenv")
     print("  make local               # run the whole pipeline on local SQS and DynamoDB servers")

@@ -1,0 +1,147 @@
+"""Coming back to a project: cruft update with new options keeps the user's code; bad values change nothing."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import TEMPLATE_DIR, isolated_config
+from samtranslator.yaml_helper import yaml_parse
+
+BIN = Path(sys.executable).parent
+GIT_ENV = {
+    "GIT_AUTHOR_NAME": "Template Test",
+    "GIT_AUTHOR_EMAIL": "test@example.com",
+    "GIT_COMMITTER_NAME": "Template Test",
+    "GIT_COMMITTER_EMAIL": "test@example.com",
+}
+NOT_TEMPLATE = shutil.ignore_patterns(
+    ".git", ".venv", ".venv-sam", ".demo", "__pycache__", ".pytest_cache", ".ruff_cache", ".hypothesis"
+)
+USER_EDIT = ('"data_source": record["data_source"].upper(),', '"data_source": record["data_source"].strip().upper(),')
+
+pytestmark = pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")
+
+
+def run(*command: str | Path, cwd: Path, check: bool = True) -> subprocess.CompletedProcess[str]:
+    result = subprocess.run(
+        [str(part) for part in command],
+        cwd=cwd,
+        env={**os.environ, **GIT_ENV, "COOKIECUTTER_CONFIG": str(isolated_config(cwd.parent))},
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    if check:
+        assert result.returncode == 0, f"{command}\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
+    return result
+
+
+def commit_all(repo: Path, message: str) -> None:
+    run("git", "add", "-A", cwd=repo)
+    run("git", "commit", "-q", "-m", message, cwd=repo)
+
+
+@pytest.fixture
+def template_repo(tmp_path: Path) -> Path:
+    """This template's files in a git repository of their own, as cruft expects."""
+    repo = tmp_path / "template"
+    shutil.copytree(TEMPLATE_DIR, repo, ignore=NOT_TEMPLATE)
+    run("git", "init", "-q", cwd=repo)
+    commit_all(repo, "template")
+    return repo
+
+
+@pytest.fixture
+def project(template_repo: Path, tmp_path: Path) -> Path:
+    """A project made with `cruft create`, committed, with the user's own logic in the transform step."""
+    run(BIN / "cruft", "create", "--no-input", "--output-dir", tmp_path / "out", template_repo, cwd=tmp_path)
+    project = tmp_path / "out" / "durable-data-pipeline"
+    run("git", "init", "-q", cwd=project)
+    commit_all(project, "generated")
+    transform = project / "functions" / "transform" / "transform_step.py"
+    assert USER_EDIT[0] in transform.read_text()
+    transform.write_text(transform.read_text().replace(*USER_EDIT))
+    commit_all(project, "my transform logic")
+    return project
+
+
+def cruft_update(project: Path, variables: dict[str, str], check: bool = True) -> subprocess.CompletedProcess[str]:
+    return run(BIN / "cruft", "update", "-y", "--variables-to-update", json.dumps(variables), cwd=project, check=check)
+
+
+def tracked_files(project: Path) -> dict[str, str]:
+    names = run("git", "ls-files", cwd=project).stdout.split()
+    return {name: (project / name).read_text(encoding="utf-8") for name in names}
+
+
+def assert_clean_merge(project: Path) -> None:
+    assert not list(project.rglob("*.rej"))
+    for name, text in tracked_files(project).items():
+        assert not any(marker in text for marker in ("<<<<<<<", ">>>>>>>")), name
+
+
+def test_update_changes_options_and_keeps_user_code(project):
+    edited = (project / "functions" / "transform" / "transform_step.py").read_text()
+
+    cruft_update(project, {"batch_size": "10", "step_names": "validate,enrich,transform,store"})
+
+    template = yaml_parse((project / "template.yaml").read_text())
+    orchestrator = template["Resources"]["OrchestratorFunction"]["Properties"]
+    assert orchestrator["Events"]["InputQueueEvent"]["Properties"]["BatchSize"] == 10
+    assert orchestrator["Environment"]["Variables"]["ENRICH_FUNCTION_NAME"] == {"Ref": "EnrichFunction"}
+    assert template["Resources"]["EnrichFunction"]["Properties"]["CodeUri"] == "functions/enrich/"
+    assert (project / "functions" / "enrich" / "enrich_step.py").is_file()
+    assert (project / "tests" / "unit" / "test_enrich_step.py").is_file()
+    config = (project / "functions" / "orchestrator" / "pipeline_config.py").read_text()
+    assert '"validate",\n    "enrich",\n    "transform",\n    "store",' in config
+    assert (project / "functions" / "transform" / "transform_step.py").read_text() == edited
+    assert json.loads((project / ".cruft.json").read_text())["context"]["cookiecutter"]["batch_size"] == "10"
+    assert_clean_merge(project)
+    suite = run(sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", cwd=project, check=False)
+    assert suite.returncode == 0, suite.stdout[-3000:]
+    assert "test_enrich_step.py" in run(sys.executable, "-m", "pytest", "--collect-only", "-q", cwd=project).stdout
+
+    commit_all(project, "update")
+    cruft_update(project, {"step_names": "validate,transform,store"})
+
+    assert not (project / "functions" / "enrich").exists()
+    assert not (project / "tests" / "unit" / "test_enrich_step.py").exists()
+    assert "Enrich" not in (project / "template.yaml").read_text()
+    assert (project / "functions" / "transform" / "transform_step.py").read_text() == edited
+    assert_clean_merge(project)
+
+
+def test_bad_value_in_an_update_changes_nothing(project):
+    before = tracked_files(project)
+
+    result = cruft_update(project, {"batch_size": "ten", "table_name": "no spaces allowed"}, check=False)
+
+    assert result.returncode != 0
+    output = result.stdout + result.stderr
+    assert "ERROR: cannot generate the project, 2 invalid option value(s):" in output
+    assert "  - batch_size = 'ten': expected a whole number from 1 to 10000." in output
+    assert run("git", "status", "--porcelain", cwd=project).stdout == ""
+    assert tracked_files(project) == before
+
+
+def test_plain_cookiecutter_regenerates_from_recorded_answers(project, template_repo):
+    answers = project / ".cookiecutter.json"
+    edited = (project / "functions" / "transform" / "transform_step.py").read_text()
+    recorded = json.loads(answers.read_text())
+    recorded["cookiecutter"]["batch_size"] = "8"
+    answers.write_text(json.dumps(recorded))
+
+    run(
+        BIN / "cookiecutter", "--replay-file", answers, "--overwrite-if-exists", "--output-dir", project.parent,
+        template_repo, cwd=project.parent,
+    )  # fmt: skip
+
+    assert "BatchSize: 8" in (project / "template.yaml").read_text()
+    assert (project / "functions" / "transform" / "transform_step.py").read_text() == edited
