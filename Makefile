@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PROJECT := {{cookiecutter.project_slug}}
 
-.PHONY: help install test demo clean
+.PHONY: help install test demo bench clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-8s %s\n", $$1, $$2}'
@@ -23,6 +23,9 @@ demo: install ## Render the default project into .demo/ and run its whole pipeli
 	rm -rf .demo
 	$(BIN)/cookiecutter --no-input --output-dir .demo .
 	$(MAKE) --no-print-directory -C .demo/durable-data-pipeline local VENV=$(CURDIR)/$(VENV)
+
+bench: install ## Orchestration cost per batch, template vs the reference pattern; writes docs/benchmarks.md
+	$(BIN)/python tests/benchmarks/run_benchmarks.py
 
 clean: ## Remove the virtualenv and demo output
 	rm -rf $(VENV) .demo .pytest_cache .hypothesis

@@ -26,6 +26,11 @@ MACHINE_SPECIFIC_KEYS = {"_output_dir", "_repo_dir", "_checkout"}
 # What each answer makes unnecessary: (condition on the answers, paths to remove). One list, on purpose.
 REMOVE_WHEN: list[tuple[Callable[[dict[str, Any]], bool], list[str]]] = [
     (lambda answers: True, [str(BLUEPRINTS)]),  # consumed by lay_out_steps
+    # One function per step: the orchestrator is packaged on its own, without the shared entry point.
+    (
+        lambda answers: answers["step_mode"] == "lambda_invoke",
+        ["functions/durable_step_entry.py", "functions/requirements.txt"],
+    ),
 ]
 
 
@@ -113,8 +118,12 @@ def check_rendered(project: Path) -> list[str]:
         source = project / properties["CodeUri"] / f"{module}.py"
         if not source.is_file():
             problems.append(f"{name}: handler module {source.relative_to(project)} does not exist")
-        elif not re.search(rf"^def {re.escape(function)}\(", source.read_text(encoding="utf-8"), re.MULTILINE):
-            problems.append(f"{name}: {source.relative_to(project)} defines no function {function}()")
+        elif not re.search(
+            rf"^(def {re.escape(function)}\(|from \S+ import .*\b{re.escape(function)}\b)",
+            source.read_text(encoding="utf-8"),
+            re.MULTILINE,
+        ):
+            problems.append(f"{name}: {source.relative_to(project)} neither defines nor imports {function}()")
     for path in project.rglob("*.json"):
         try:
             json.loads(path.read_text(encoding="utf-8"))

@@ -20,6 +20,7 @@ from typing import Any
 
 RUNTIMES = ("python3.14", "python3.13")  # Lambda's Python runtimes with durable functions
 ARCHITECTURES = ("arm64", "x86_64")
+STEP_MODES = ("lambda_invoke", "durable_step")
 ENVIRONMENTS = ("dev", "staging", "prod")  # template.yaml's Environment parameter
 LONGEST_ENVIRONMENT_SUFFIX = max(len(f"-{env}") for env in ENVIRONMENTS)
 RESERVED_STEP_NAMES = {"orchestrator"}  # OrchestratorFunction and functions/orchestrator/ exist already
@@ -173,11 +174,11 @@ def check_step_names(answers: dict) -> list[Problem]:
 
 def check_choices(answers: dict) -> list[Problem]:
     problems = []
-    for option, accepted in (("runtime", RUNTIMES), ("architecture", ARCHITECTURES)):
+    for option, accepted in (("runtime", RUNTIMES), ("architecture", ARCHITECTURES), ("step_mode", STEP_MODES)):
         value = answers.get(option, "")
         if value not in accepted:
             problems.append(
-                Problem(option, value, f"one of {', '.join(accepted)}", "what Lambda supports for durable functions")
+                Problem(option, value, f"one of {', '.join(accepted)}", "the choices this template supports")
             )
     return problems
 

@@ -13,6 +13,7 @@ from conftest import bake
 # Non-default combinations whose suites run in this environment (it holds the same pins).
 SUITE_COMBINATIONS = {
     "five-steps-batch-1": {"step_names": "ingest,clean,enrich,score,persist", "batch_size": "1"},
+    "durable-step-mode": {"step_mode": "durable_step", "step_names": "validate,enrich,transform,store"},
     "two-steps-py313-x86-big-batch": {
         "step_names": "check,persist",
         "runtime": "python3.13",

@@ -33,6 +33,14 @@ SUPPORTED_COMBINATIONS: list[dict[str, str]] = [
     {"function_timeout_seconds": "10", "execution_timeout_seconds": "60", "retention_days": "1"},
     {"table_name": "Orders.v2_raw", "aws_region": "eu-west-1"},
     {"project_name": "Payments Pipeline", "project_slug": "payments"},
+    {"step_mode": "durable_step"},
+    {
+        "step_mode": "durable_step",
+        "step_names": "check,persist",
+        "batch_size": "100",
+        "max_batching_window_seconds": "2",
+    },
+    {"step_mode": "durable_step", "step_names": "ingest,clean,enrich,score,persist", "runtime": "python3.13"},
 ]
 IDS = [combination_id(answers) for answers in SUPPORTED_COMBINATIONS]
 UNRENDERED = re.compile(r"(?<!\$)\{\{|\{%|%\}")  # GitHub's ${{ }} expressions are meant to survive
@@ -80,7 +88,11 @@ def test_template_yaml_wires_one_function_per_step(baked, answers):
         for name, props in resources.items()
         if props["Type"] == "AWS::Serverless::Function"
     }
-    assert list(functions) == [*steps_of(answers), "orchestrator"]
+    if merged["step_mode"] == "lambda_invoke":
+        assert list(functions) == [*steps_of(answers), "orchestrator"]
+    else:  # one function holding the orchestrator and every step
+        assert list(functions) == ["functions"]
+        assert resources["OrchestratorFunction"]["Properties"]["Handler"] == "durable_step_entry.handler"
     orchestrator = resources["OrchestratorFunction"]["Properties"]
     event = orchestrator["Events"]["InputQueueEvent"]["Properties"]
     assert event["BatchSize"] == int(merged["batch_size"])
@@ -104,6 +116,8 @@ def test_template_yaml_wires_one_function_per_step(baked, answers):
 @pytest.mark.parametrize("answers", SUPPORTED_COMBINATIONS, ids=IDS)
 def test_every_step_has_code_and_a_test(baked, answers):
     project = baked(answers)
+    mode = answers_with_defaults(answers)["step_mode"]
+    assert (project / "functions" / "durable_step_entry.py").exists() == (mode == "durable_step")
     for step in steps_of(answers):
         assert (project / "functions" / step / f"{step}_step.py").is_file()
         assert (project / "functions" / step / "requirements.txt").is_file()
@@ -112,6 +126,7 @@ def test_every_step_has_code_and_a_test(baked, answers):
     namespace: dict = {}
     exec(compile(config, "pipeline_config.py", "exec"), namespace)
     assert list(namespace["STEPS"]) == steps_of(answers)
+    assert namespace["STEP_MODE"] == mode
 
 
 @pytest.mark.parametrize("answers", SUPPORTED_COMBINATIONS, ids=IDS)

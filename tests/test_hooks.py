@@ -66,6 +66,7 @@ BOUNDARIES = [
     ("project_name", ["X", "Ünïcode 'quoted' \"name\""], ["", "   ", "n" * 201], "non-blank"),
     ("runtime", ["python3.13", "python3.14"], ["python3.12", "python2.7", ""], "python3.14, python3.13"),
     ("architecture", ["arm64", "x86_64"], ["amd64", ""], "arm64, x86_64"),
+    ("step_mode", ["lambda_invoke", "durable_step"], ["step", ""], "lambda_invoke, durable_step"),
     ("aws_region", ["us-east-1", "eu-central-2", "us-gov-west-1"], ["useast1", "US-EAST-1", ""], "region code"),
     ("author_name", ["", "O'Brien"], ["a" * 1001], "at most 1000"),
 ]

@@ -12,7 +12,12 @@ import pytest
 from conftest import bake
 
 VENV = Path(sys.executable).parent.parent  # this environment holds the generated projects' pins
-NON_DEFAULT = {"step_names": "check,enrich,persist", "batch_size": "20", "max_batching_window_seconds": "1"}
+NON_DEFAULT = {
+    "step_names": "check,enrich,persist",
+    "batch_size": "20",
+    "max_batching_window_seconds": "1",
+    "step_mode": "durable_step",
+}
 
 pytestmark = pytest.mark.skipif(shutil.which("make") is None, reason="make is not installed")
 
@@ -29,7 +34,7 @@ def make(project: Path, *targets: str, **env: str) -> subprocess.CompletedProces
     )
 
 
-@pytest.mark.parametrize("answers", [{}, NON_DEFAULT], ids=["default", "check-enrich-persist-batch-20"])
+@pytest.mark.parametrize("answers", [{}, NON_DEFAULT], ids=["default", "durable-step-check-enrich-persist-batch-20"])
 def test_make_local_shows_where_every_message_landed(tmp_path, answers):
     project = bake(tmp_path, **answers)
 

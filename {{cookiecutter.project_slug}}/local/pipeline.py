@@ -106,8 +106,15 @@ def make_runner(
     (fewer, longer invocations: more branch results arrive before each one ends).
     """
     durable_state._STOP_SIGNAL_POLL_SECONDS = stop_signal_poll_seconds
-    runner = DurableFunctionTestRunner(handler=orchestrator or orchestrator_module().handler, poll_interval=0.01)
+    module = orchestrator_module()
+    runner = DurableFunctionTestRunner(handler=orchestrator or module.handler, poll_interval=0.01)
     runner._executor.RETRY_BACKOFF_SECONDS = 0  # private: re-invoke after a crash at once, not after 5 s
-    for step, module in step_modules().items():
-        runner.register_function(step, wrap_step(step, module.handler) if wrap_step else module.handler)
+    handlers = {step: step_module.handler for step, step_module in step_modules().items()}
+    if wrap_step:
+        handlers = {step: wrap_step(step, handler) for step, handler in handlers.items()}
+    if module.STEP_MODE == "durable_step":  # steps run inside the orchestrator: swap its table of handlers
+        module.STEP_HANDLERS.update(handlers)
+    else:
+        for step, handler in handlers.items():
+            runner.register_function(step, handler)
     return runner

@@ -12,11 +12,14 @@ Each record ends in exactly one of these outcomes:
 - retry:         a step failed before the last delivery; reported in `batchItemFailures` so SQS
                  redelivers it (and its redrive policy dead-letters it if this function cannot).
 
+Steps run as separate Lambda functions (context.invoke, step_mode "lambda_invoke") or inside this
+function as checkpointed context.step calls (step_mode "durable_step"); see pipeline_config.py.
 Template-owned: step logic lives in functions/<step>/, not here.
 """
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 from datetime import UTC, datetime
@@ -40,12 +43,16 @@ from aws_durable_execution_sdk_python.retries import RetryDecision
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from botocore.exceptions import ClientError
-from pipeline_config import STEP_RETRY, STEPS, TRANSIENT_ERROR_TYPES
+from pipeline_config import STEP_MODE, STEP_RETRY, STEPS, TRANSIENT_ERROR_TYPES
 
 logger = Logger()
 metrics = Metrics()
 
 VALIDATION_STEP, STORAGE_STEP = STEPS[0], STEPS[-1]
+# In durable_step mode the steps' handlers run here; in lambda_invoke mode they are other functions.
+STEP_HANDLERS = (
+    {step: importlib.import_module(f"{step}_step").handler for step in STEPS} if STEP_MODE == "durable_step" else {}
+)
 TRANSFORM_STEPS = STEPS[1:-1]
 MAX_ERROR_DETAIL_CHARS = 4000  # keeps DLQ message attributes far below SQS's 256 KiB message limit
 
@@ -96,7 +103,14 @@ def retry_any(error: Exception, attempts_made: int) -> RetryDecision:
 
 
 def run_step(ctx: DurableContext, step: str, payload: dict[str, Any]) -> Any:
-    """Invoke one step's function, retrying transient errors; operation names are deterministic."""
+    """Run one step, retrying transient errors; operation names are deterministic."""
+    if STEP_MODE == "durable_step":
+        handler = STEP_HANDLERS[step]
+        return ctx.step(
+            lambda _: handler(payload, ctx.lambda_context),
+            name=step,
+            config=StepConfig(retry_strategy=retry_transient),
+        )
     target = step_function_name(step)
     return with_retry(
         ctx,

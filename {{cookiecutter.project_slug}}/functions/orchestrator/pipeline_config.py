@@ -6,6 +6,10 @@ Template-owned: regenerate it (`cruft update`) instead of editing it, so option 
 
 from dataclasses import dataclass
 
+# "lambda_invoke": each step is its own Lambda function, chained with context.invoke.
+# "durable_step": each step runs in this function as a checkpointed context.step.
+STEP_MODE = "{{ cookiecutter.step_mode }}"
+
 # Steps in chain order: the first validates, the last stores, the ones between transform.
 STEPS: tuple[str, ...] = (
 {%- for step in steps %}

@@ -158,13 +158,14 @@ def test_crash_mid_batch_replays_without_rerunning_finished_steps(aws):
 
     def crashing_orchestrator(event, context):
         invocations["count"] += 1
-        if invocations["count"] == 3:  # after two invocations' worth of finished invokes
+        result = ORCHESTRATOR.handler(event, context)
+        if invocations["count"] == 1:  # its steps are checkpointed, then the sandbox dies before replying
             raise InvocationError("simulated sandbox crash")
-        return ORCHESTRATOR.handler(event, context)
+        return result
 
     output = run(records, calls, orchestrator=crashing_orchestrator)
 
-    assert invocations["count"] > 3
+    assert invocations["count"] >= 2
     assert output["batchItemFailures"] == []
     assert calls.per_step() == Counter({step: len(records) for step in STEPS})
     assert len(aws.stored_items()) == len(records)

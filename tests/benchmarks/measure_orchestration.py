@@ -1,0 +1,149 @@
+"""Measure one rendered project's orchestrator in the durable SDK's test runner; prints JSON.
+
+Run from the project's folder: python measure_orchestration.py --sizes 10 100 1000 [--baseline 10 100]
+
+The runner keeps the SDK's own timing (its 0.1 s stop-signal poll), so invocation counts are what
+the SDK produces. The baseline is the reference pattern: records one after another, each step a
+chained invoke, which costs an orchestrator invocation per step per record.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import threading
+import time
+import uuid
+from contextlib import redirect_stdout
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, os.getcwd())
+os.environ.update(
+    {
+        "AWS_ACCESS_KEY_ID": "bench",
+        "AWS_SECRET_ACCESS_KEY": "bench",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "POWERTOOLS_METRICS_NAMESPACE": "bench",
+        "POWERTOOLS_LOG_LEVEL": "ERROR",
+    }
+)
+
+from aws_durable_execution_sdk_python import DurableContext, InvokeError, durable_execution
+from aws_durable_execution_sdk_python.execution import InvocationStatus
+from local import pipeline
+from local.events import sqs_event, sqs_record
+from local.template_values import load_settings
+from moto import mock_aws
+
+BODY = json.dumps({"data_source": "bench.csv", "processing_type": "standard"})
+
+
+class Counter:
+    def __init__(self) -> None:
+        self.value = 0
+        self.lock = threading.Lock()
+
+    def add(self) -> None:
+        with self.lock:
+            self.value += 1
+
+
+def sequential_reference_orchestrator(steps: tuple[str, ...]):
+    """The reference pattern's loop, for comparison: one record, then the next."""
+
+    @durable_execution
+    def handler(event: dict[str, Any], context: DurableContext) -> dict[str, Any]:
+        failures = []
+        for record in event["Records"]:
+            message_id = record["messageId"]
+            try:
+                verdict = context.invoke(
+                    steps[0], {"message_id": message_id, "body": record["body"]}, name=f"v-{message_id}"
+                )
+                data = verdict["record"]
+                for step in steps[1:-1]:
+                    data = context.invoke(
+                        step, {"message_id": message_id, "record": data}, name=f"{step}-{message_id}"
+                    )["record"]
+                context.invoke(
+                    steps[-1],
+                    {
+                        "message_id": message_id,
+                        "execution_id": "baseline",
+                        "original": verdict["record"],
+                        "record": data,
+                    },
+                    name=f"s-{message_id}",
+                )
+            except InvokeError:
+                failures.append({"itemIdentifier": message_id})
+        return {"batchItemFailures": failures}
+
+    return handler
+
+
+def measure(size: int, baseline: bool) -> dict[str, Any]:
+    os.environ["RECORD_CONCURRENCY"] = str(size)  # at least the batch size
+    steps = tuple(pipeline.step_modules())
+    orchestrator = sequential_reference_orchestrator(steps) if baseline else pipeline.orchestrator_module().handler
+    invocations, step_calls = Counter(), Counter()
+
+    def counted_orchestrator(event: Any, context: Any) -> Any:
+        invocations.add()
+        return orchestrator(event, context)
+
+    def counted_step(step: str, handler):
+        def wrapped(event: dict[str, Any], context: Any) -> Any:
+            step_calls.add()
+            return handler(event, context)
+
+        return wrapped
+
+    records = [sqs_record(BODY, message_id=str(uuid.uuid4())) for _ in range(size)]
+    with pipeline.make_runner(
+        orchestrator=counted_orchestrator,
+        wrap_step=counted_step,
+        stop_signal_poll_seconds=pipeline.SDK_STOP_SIGNAL_POLL_SECONDS,
+    ) as runner:
+        started = time.perf_counter()
+        result = runner.run(input=sqs_event(records), execution_timeout=900)
+        wall = time.perf_counter() - started
+    if result.status is not InvocationStatus.SUCCEEDED or json.loads(result.result)["batchItemFailures"]:
+        raise SystemExit(f"benchmark run failed: {result.status} {result.error}")
+    mode = "baseline" if baseline else pipeline.orchestrator_module().STEP_MODE
+    return {
+        "orchestrator": "sequential reference" if baseline else mode,
+        "step_mode": "lambda_invoke" if baseline else mode,
+        "records": size,
+        "steps": len(steps),
+        "orchestrator_invocations": invocations.value,
+        "chained_invokes": step_calls.value if baseline or mode == "lambda_invoke" else 0,
+        "step_executions": step_calls.value,
+        "checkpointed_operations": len(result.get_all_operations()),
+        "wall_seconds": round(wall, 3),
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--sizes", type=int, nargs="+", default=[10, 100, 1000])
+    parser.add_argument("--baseline", type=int, nargs="*", default=[])
+    args = parser.parse_args()
+    results = []
+    with mock_aws(), open(os.devnull, "w") as quiet:
+        settings = load_settings()
+        resources = pipeline.create_resources(settings, table_name="bench", queue_name="bench")
+        with pipeline.environment(pipeline.function_environment(settings, resources)), redirect_stdout(quiet):
+            for size in args.sizes:
+                results.append(measure(size, baseline=False))
+            for size in args.baseline:
+                results.append(measure(size, baseline=True))
+    print(json.dumps({"project": Path.cwd().name, "results": results}))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
