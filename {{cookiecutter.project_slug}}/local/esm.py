@@ -6,8 +6,9 @@ durable execution runs, successful messages deleted, `batchItemFailures` left fo
 so for the queue's redrive policy), and a failed execution returning the whole batch.
 
 Unlike it, to finish in seconds: gathering stops early when the queue has nothing more visible,
-and failed messages become visible again after `retry_after` seconds instead of the rest of the
-visibility timeout.
+failed messages become visible again after `retry_after` seconds instead of the rest of the
+visibility timeout, and an execution still unfinished after `execution_deadline` seconds (not the
+template's ExecutionTimeout) is stopped and its batch handed back, as Lambda does on a timeout.
 """
 
 from __future__ import annotations
@@ -33,14 +34,18 @@ from local.template_values import PipelineSettings
 class PollStats:
     batches: int = 0
     failed_executions: int = 0
+    timed_out_executions: int = 0
     redeliveries: int = 0
     outcomes: dict[str, int] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def add(self, outcomes: dict[str, dict[str, Any]], failed_execution: bool, redeliveries: int) -> None:
+    def add(
+        self, outcomes: dict[str, dict[str, Any]], failed_execution: bool, timed_out: bool, redeliveries: int
+    ) -> None:
         with self._lock:
             self.batches += 1
             self.failed_executions += failed_execution
+            self.timed_out_executions += timed_out
             self.redeliveries += redeliveries
             for outcome in outcomes.values():
                 self.outcomes[outcome["outcome"]] = self.outcomes.get(outcome["outcome"], 0) + 1
@@ -53,6 +58,7 @@ class EventSourceMapping:
     queue_url: str
     concurrent_batches: int = 5  # what Lambda starts an SQS event source mapping with
     retry_after: int = 0
+    execution_deadline: float = 60
     stats: PollStats = field(default_factory=PollStats)
 
     def __post_init__(self) -> None:
@@ -95,19 +101,28 @@ class EventSourceMapping:
             | {"receiptHandle": m["ReceiptHandle"]}
             for m in messages
         ]
-        result = self.runner.run(
+        arn = self.runner.run_async(
             input=sqs_event(records),
             execution_timeout=self.settings.execution_timeout_seconds,
             execution_name=f"batch-{uuid.uuid4()}",
         )
-        if result.status is InvocationStatus.SUCCEEDED:
+        try:
+            result = self.runner.wait_for_result(arn, timeout=self.execution_deadline)
+        except TimeoutError:
+            result = None
+            # Private: the runner has no public stop. Not awaited, in case the execution's lane is the stuck part.
+            threading.Thread(target=self.runner._executor.stop_execution, args=(arn,), daemon=True).start()
+        if result is not None and result.status is InvocationStatus.SUCCEEDED:
             output = json.loads(result.result)
             failed = {item["itemIdentifier"] for item in output["batchItemFailures"]}
             outcomes = output["outcomes"]
-        else:  # a failed execution hands the whole batch back to SQS
+        else:  # a failed or timed-out execution hands the whole batch back to SQS
             failed, outcomes = {m["MessageId"] for m in messages}, {}
         self.stats.add(
-            outcomes, failed_execution=result.status is not InvocationStatus.SUCCEEDED, redeliveries=len(failed)
+            outcomes,
+            failed_execution=result is not None and result.status is not InvocationStatus.SUCCEEDED,
+            timed_out=result is None,
+            redeliveries=len(failed),
         )
         for message in messages:
             if message["MessageId"] in failed:

@@ -54,6 +54,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--sqs-endpoint", help="use this SQS server instead of starting one")
     parser.add_argument("--dynamodb-endpoint", help="use this DynamoDB server instead of starting one")
     parser.add_argument("--timeout", type=float, default=600, help="give up draining after this many seconds")
+    parser.add_argument(
+        "--execution-deadline", type=float, default=60, help="stop a batch's execution after this many seconds"
+    )
     args = parser.parse_args(argv)
     for rate in ("transient_failure_rate", "crash_rate"):
         if not 0 <= getattr(args, rate) <= 1:
@@ -132,6 +135,7 @@ class Report:
     batches: int
     redeliveries: int
     failed_executions: int
+    timed_out_executions: int
     injected: dict[str, int]
 
     @property
@@ -223,7 +227,7 @@ def run(args: argparse.Namespace) -> Report:
             orchestrator=faults.wrap_orchestrator(pipeline.orchestrator_module().handler), wrap_step=faults.wrap_step
         ) as runner,
     ):
-        esm = EventSourceMapping(runner, settings, resources["queue_url"])
+        esm = EventSourceMapping(runner, settings, resources["queue_url"], execution_deadline=args.execution_deadline)
         drained = esm.drain(args.timeout, progress)
     if not drained:
         print(f"warning: the queue did not drain within {args.timeout:.0f} s", file=sys.stderr)
@@ -248,6 +252,7 @@ def run(args: argparse.Namespace) -> Report:
         batches=esm.stats.batches,
         redeliveries=esm.stats.redeliveries,
         failed_executions=esm.stats.failed_executions,
+        timed_out_executions=esm.stats.timed_out_executions,
         injected=dict(faults.injected),
     )
     if args.dump:
@@ -267,7 +272,8 @@ def run(args: argparse.Namespace) -> Report:
             f"\n{report.sent} sent: {report.stored} stored, {report.dead_lettered} dead-lettered, "
             f"{len(report.lost)} lost, {len(report.duplicated)} duplicated "
             f"in {seconds:.1f} s ({rate:.0f} messages/s, {report.batches} batches, "
-            f"{report.redeliveries} redeliveries, injected: {report.injected or 'none'})"
+            f"{report.redeliveries} redeliveries, {report.failed_executions} failed and "
+            f"{report.timed_out_executions} timed-out executions, injected: {report.injected or 'none'})"
         )
         print(f"Function logs and metrics: {LOG_FILE.relative_to(PROJECT_ROOT)}")
     return report
