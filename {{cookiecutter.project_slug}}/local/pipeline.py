@@ -36,8 +36,13 @@ def step_modules() -> dict[str, ModuleType]:
     return {step: importlib.import_module(f"{step}_step") for step in steps}
 
 
-def create_resources(settings: PipelineSettings, table_name: str, queue_name: str) -> dict[str, str]:
-    """Create the queue, its DLQ (with the template's redrive policy) and the table on the current endpoints."""
+def create_resources(
+    settings: PipelineSettings, table_name: str, queue_name: str, visibility_timeout: int | None = None
+) -> dict[str, str]:
+    """Create the queue, its DLQ (with the template's redrive policy) and the table on the current endpoints.
+
+    `visibility_timeout` overrides the template's for local runs that bound executions more tightly.
+    """
     sqs = boto3.client("sqs")
     dlq_url = sqs.create_queue(
         QueueName=f"{queue_name}-dlq",
@@ -47,7 +52,7 @@ def create_resources(settings: PipelineSettings, table_name: str, queue_name: st
     queue_url = sqs.create_queue(
         QueueName=queue_name,
         Attributes={
-            "VisibilityTimeout": str(settings.visibility_timeout_seconds),
+            "VisibilityTimeout": str(visibility_timeout or settings.visibility_timeout_seconds),
             "RedrivePolicy": json.dumps(
                 {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": settings.max_receive_count}
             ),
