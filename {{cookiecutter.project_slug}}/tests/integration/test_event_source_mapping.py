@@ -36,5 +36,9 @@ def test_stuck_execution_is_stopped_and_its_batch_redelivered(aws):
         release.set()
 
     assert esm.stats.timed_out_executions == 1
-    assert esm.stats.batches == 2
-    assert len(aws.stored_items()) == 1
+    if aws.settings.max_receive_count > 1:  # redelivered, and stored by the second execution
+        assert esm.stats.batches == 2
+        assert len(aws.stored_items()) == 1
+    else:  # no delivery left: the redrive policy moves it to the dead-letter queue
+        assert esm.stats.batches == 1
+        assert len(aws.dead_letters()) == 1 and aws.stored_items() == []
