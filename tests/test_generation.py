@@ -134,10 +134,8 @@ def test_config_files_parse(baked, answers):
     project = baked(answers)
     samconfig = tomllib.loads((project / "samconfig.toml").read_text())
     assert {"default", "dev", "prod"} <= set(samconfig)
-    slug = answers_with_defaults(answers).get("project_slug")
     pyproject = tomllib.loads((project / "pyproject.toml").read_text())
-    if slug and not slug.startswith("{{"):
-        assert pyproject["project"]["name"] == slug
+    assert pyproject["project"]["name"] == project.name == answers.get("project_slug", "durable-data-pipeline")
     for path in project.rglob("*.json"):
         json.loads(path.read_text())
     event = json.loads((project / "events" / "sqs-batch.json").read_text())
