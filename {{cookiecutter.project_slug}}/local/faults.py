@@ -1,7 +1,9 @@
 """Faults injected around the real handlers by local runs and tests; production code has no test hooks.
 
-Every decision is derived from the seed and what is being called, not from a shared random
-stream, so a run with the same seed makes the same decisions whatever the thread timing.
+Each decision is derived from the seed and what is being called, not from a shared random stream.
+Step faults are keyed on each message's position in the send order (`message_keys`), so the same
+seed fails the same steps of the same messages; crash points and batch composition still depend on
+thread timing.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ class FaultPlan:
     seed: int = 0
     transient_failure_rate: float = 0.0
     crash_rate: float = 0.0
+    message_keys: dict[str, str] = field(default_factory=dict)  # SQS message id -> stable key
     injected: Counter[str] = field(default_factory=Counter)
     _calls: Counter[str] = field(default_factory=Counter)
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -44,7 +47,8 @@ class FaultPlan:
 
     def wrap_step(self, step: str, handler: Handler) -> Handler:
         def flaky(event: dict[str, Any], context: Any) -> Any:
-            if self._roll(f"{step}:{event.get('message_id')}", self.transient_failure_rate):
+            message = self.message_keys.get(event.get("message_id"), event.get("message_id"))
+            if self._roll(f"{step}:{message}", self.transient_failure_rate):
                 self._count("transient_failures")
                 raise TransientStepError(f"injected transient failure in {step}")
             return handler(event, context)

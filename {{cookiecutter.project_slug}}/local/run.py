@@ -211,6 +211,7 @@ def run(args: argparse.Namespace) -> Report:
         sent |= {entry["MessageId"]: chunk[int(entry["Id"])] for entry in response.get("Successful", [])}
     if len(sent) != len(bodies):
         raise SystemExit(f"only {len(sent)} of {len(bodies)} messages were accepted by SQS")
+    faults.message_keys = {message_id: f"message-{index}" for index, message_id in enumerate(sent)}
 
     console = sys.stderr
     last_report = [started]
