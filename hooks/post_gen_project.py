@@ -31,6 +31,15 @@ REMOVE_WHEN: list[tuple[Callable[[dict[str, Any]], bool], list[str]]] = [
         lambda answers: answers["step_mode"] == "lambda_invoke",
         ["functions/durable_step_entry.py", "functions/requirements.txt"],
     ),
+    # Steps run inside the orchestrator, one record per call: no step functions to send groups to.
+    (
+        lambda answers: answers["step_mode"] == "durable_step",
+        [
+            "functions/orchestrator/step_groups.py",
+            "tests/unit/test_step_entries.py",
+            "tests/unit/test_grouped_invokes.py",
+        ],
+    ),
 ]
 
 
@@ -64,11 +73,20 @@ def materialise_step(step: str, blueprint: Path, project: Path) -> list[Path]:
     return kept
 
 
+def write_step_entry(step: str, project: Path) -> None:
+    """The step function's Lambda entry point (lambda_invoke mode): template-owned, so always rewritten."""
+    source = project / BLUEPRINTS / f"{PLACEHOLDER}_entry.py"
+    target = project / "functions" / step / f"{step}_entry.py"
+    target.write_text(source.read_text(encoding="utf-8").replace(PLACEHOLDER, step), encoding="utf-8")
+
+
 def lay_out_steps(answers: dict[str, Any], project: Path) -> list[Path]:
     steps = parse_steps(answers["step_names"])
     kept = []
     for position, step in enumerate(steps):
         kept += materialise_step(step, project / BLUEPRINTS / blueprint_for(position, len(steps), step), project)
+        if answers["step_mode"] == "lambda_invoke":
+            write_step_entry(step, project)
     return kept
 
 

@@ -120,3 +120,4 @@ def test_sam_build_without_docker_for_python313(tmp_path):
     assert (built / "OrchestratorFunction" / "orchestrator.py").exists()
     assert (built / "OrchestratorFunction" / "aws_durable_execution_sdk_python").is_dir()
     assert (built / "StoreFunction" / "store_step.py").exists()
+    assert (built / "StoreFunction" / "store_entry.py").exists()

@@ -90,6 +90,8 @@ def test_template_yaml_wires_one_function_per_step(baked, answers):
     }
     if merged["step_mode"] == "lambda_invoke":
         assert list(functions) == [*steps_of(answers), "orchestrator"]
+        for step, name in list(functions.items())[:-1]:  # the template-owned entry runs the user's handler
+            assert resources[name]["Properties"]["Handler"] == f"{step}_entry.handler"
     else:  # one function holding the orchestrator and every step
         assert list(functions) == ["functions"]
         assert resources["OrchestratorFunction"]["Properties"]["Handler"] == "durable_step_entry.handler"
@@ -118,8 +120,13 @@ def test_every_step_has_code_and_a_test(baked, answers):
     project = baked(answers)
     mode = answers_with_defaults(answers)["step_mode"]
     assert (project / "functions" / "durable_step_entry.py").exists() == (mode == "durable_step")
+    grouped = mode == "lambda_invoke"  # step functions take groups of records
+    assert (project / "functions" / "orchestrator" / "step_groups.py").exists() == grouped
+    assert (project / "tests" / "unit" / "test_step_entries.py").exists() == grouped
+    assert (project / "tests" / "unit" / "test_grouped_invokes.py").exists() == grouped
     for step in steps_of(answers):
         assert (project / "functions" / step / f"{step}_step.py").is_file()
+        assert (project / "functions" / step / f"{step}_entry.py").exists() == grouped
         assert (project / "functions" / step / "requirements.txt").is_file()
         assert (project / "tests" / "unit" / f"test_{step}_step.py").is_file()
     config = (project / "functions" / "orchestrator" / "pipeline_config.py").read_text()

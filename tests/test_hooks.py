@@ -248,11 +248,11 @@ def test_post_hook_finds_a_missing_handler(tmp_path):
     project = bake(tmp_path / "out")
     assert post_gen.check_rendered(project) == []
 
-    (project / "functions" / "store" / "store_step.py").unlink()
+    (project / "functions" / "store" / "store_entry.py").unlink()
     (project / "events" / "sqs-batch.json").write_text("{broken")
 
     problems = post_gen.check_rendered(project)
-    assert any("StoreFunction: handler module functions/store/store_step.py does not exist" in p for p in problems)
+    assert any("StoreFunction: handler module functions/store/store_entry.py does not exist" in p for p in problems)
     assert any("events/sqs-batch.json is not valid JSON" in p for p in problems)
 
     (project / "template.yaml").write_text("Resources: [unclosed")
@@ -263,6 +263,9 @@ def test_post_hook_is_safe_to_rerun_and_keeps_user_code(tmp_path, monkeypatch):
     project = bake(tmp_path / "out")
     step_file = project / "functions" / "transform" / "transform_step.py"
     step_file.write_text(step_file.read_text() + "\n# my logic\n")
+    entry_file = project / "functions" / "transform" / "transform_entry.py"
+    rendered_entry = entry_file.read_text()
+    entry_file.write_text("# stale\n")
     raw = bake(tmp_path / "raw", accept_hooks=False)  # what a second run renders before its hook
     shutil.copytree(raw / ".blueprints", project / ".blueprints")
     monkeypatch.chdir(project)
@@ -270,6 +273,7 @@ def test_post_hook_is_safe_to_rerun_and_keeps_user_code(tmp_path, monkeypatch):
     assert post_gen.main(json.loads((project / ".cookiecutter.json").read_text())["cookiecutter"]) == 0
 
     assert step_file.read_text().endswith("# my logic\n")
+    assert entry_file.read_text() == rendered_entry  # template-owned: rewritten
     assert not (project / ".blueprints").exists()
 
 

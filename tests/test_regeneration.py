@@ -145,3 +145,53 @@ def test_plain_cookiecutter_regenerates_from_recorded_answers(project, template_
 
     assert "BatchSize: 8" in (project / "template.yaml").read_text()
     assert (project / "functions" / "transform" / "transform_step.py").read_text() == edited
+
+
+@pytest.fixture
+def template_history(tmp_path: Path) -> Path:
+    """A template repository holding the v1.0.0 release, then this working tree on top of it."""
+    repo = tmp_path / "template-history"
+    repo.mkdir()
+    run("git", "init", "-q", cwd=repo)
+    release = subprocess.run(
+        ["git", "-C", str(TEMPLATE_DIR), "archive", "--format=tar", "v1.0.0"], capture_output=True, check=False
+    )
+    assert release.returncode == 0, f"this test needs the v1.0.0 tag (a full clone): {release.stderr.decode()}"
+    subprocess.run(["tar", "-x", "-C", str(repo)], input=release.stdout, check=True)
+    commit_all(repo, "v1.0.0")
+    run("git", "tag", "v1.0.0", cwd=repo)
+    for path in repo.iterdir():
+        if path.name != ".git":
+            shutil.rmtree(path) if path.is_dir() else path.unlink()
+    shutil.copytree(TEMPLATE_DIR, repo, ignore=NOT_TEMPLATE, dirs_exist_ok=True)
+    commit_all(repo, "current")
+    return repo
+
+
+def test_upgrade_from_v1_keeps_step_code_and_moves_functions_to_grouped_entry_points(template_history, tmp_path):
+    # v1.0.0 invoked each step function once per record, at <step>_step.handler; now each function's
+    # handler is a template-owned <step>_entry.py that runs that same per-record handler on a group.
+    run(
+        BIN / "cruft", "create", "--no-input", "--checkout", "v1.0.0", "--output-dir", tmp_path / "out",
+        template_history, cwd=tmp_path,
+    )  # fmt: skip
+    project = tmp_path / "out" / "durable-data-pipeline"
+    assert "Handler: transform_step.handler" in (project / "template.yaml").read_text()
+    run("git", "init", "-q", cwd=project)
+    commit_all(project, "generated with v1.0.0")
+    transform = project / "functions" / "transform" / "transform_step.py"
+    transform.write_text(transform.read_text().replace(*USER_EDIT))
+    commit_all(project, "my transform logic")
+    edited = transform.read_text()
+
+    run(BIN / "cruft", "update", "-y", cwd=project)
+
+    template = yaml_parse((project / "template.yaml").read_text())
+    for step in ("validate", "transform", "store"):
+        function = template["Resources"][f"{step.capitalize()}Function"]["Properties"]
+        assert function["Handler"] == f"{step}_entry.handler"
+        assert (project / "functions" / step / f"{step}_entry.py").is_file()
+    assert transform.read_text() == edited
+    assert_clean_merge(project)
+    suite = run(sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", cwd=project, check=False)
+    assert suite.returncode == 0, suite.stdout[-3000:]

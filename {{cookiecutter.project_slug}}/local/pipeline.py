@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import importlib
 import json
 import os
@@ -104,7 +105,8 @@ def make_runner(
 ) -> DurableFunctionTestRunner:
     """A runner for the orchestrator with every step function registered under its name.
 
-    `wrap_step(step, handler)` lets tests and local runs inject faults around the real handlers.
+    `wrap_step(step, handler)` lets tests and local runs inject faults around the real handlers
+    (each step's per-record handler; in lambda_invoke mode its entry point still runs it per record).
     `stop_signal_poll_seconds` sets a private SDK constant: how often an invocation's checkpoint
     thread looks for its stop signal. The SDK's 0.1 s adds ~100 ms to every orchestrator
     invocation, pure waiting locally; pass SDK_STOP_SIGNAL_POLL_SECONDS to time it as the SDK does
@@ -119,7 +121,8 @@ def make_runner(
         handlers = {step: wrap_step(step, handler) for step, handler in handlers.items()}
     if module.STEP_MODE == "durable_step":  # steps run inside the orchestrator: swap its table of handlers
         module.STEP_HANDLERS.update(handlers)
-    else:
+    else:  # each step function's entry point, as deployed, running the (wrapped) handler on each record
         for step, handler in handlers.items():
-            runner.register_function(step, handler)
+            entry = importlib.import_module(f"{step}_entry")
+            runner.register_function(step, functools.partial(entry.run_group, record_handler=handler))
     return runner

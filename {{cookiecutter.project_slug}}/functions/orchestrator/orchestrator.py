@@ -1,10 +1,6 @@
 """Durable orchestrator: runs every record of an SQS batch through the step chain.
 
-SQS invokes this function through its event source mapping. The records of a batch run
-concurrently (`context.map`), each in a child context named after its message id, so a replay
-after a crash skips every record, step and retry that was already checkpointed.
-
-Each record ends in exactly one of these outcomes:
+SQS invokes this function through its event source mapping. Each record ends in exactly one of:
 - stored:        every step succeeded and the last one wrote it to DynamoDB;
 - rejected:      the validation step refused it; it is sent to the DLQ with its errors at once;
 - dead_lettered: a step kept failing on the record's last allowed delivery; sent to the DLQ
@@ -12,59 +8,49 @@ Each record ends in exactly one of these outcomes:
 - retry:         a step failed before the last delivery; reported in `batchItemFailures` so SQS
                  redelivers it (and its redrive policy dead-letters it if this function cannot).
 
-Steps run as separate Lambda functions (context.invoke, step_mode "lambda_invoke") or inside this
-function as checkpointed context.step calls (step_mode "durable_step"); see pipeline_config.py.
+How records travel depends on STEP_MODE (pipeline_config.py):
+- "lambda_invoke": each step is its own Lambda function. The records in flight (up to
+  RECORD_CONCURRENCY at once) travel together: each step is invoked once for all of them
+  (step_groups.py), so a batch costs one orchestrator invocation per step plus one, whatever
+  its size, instead of one per step per record.
+- "durable_step": the steps run here as checkpointed context.step calls, every record in its own
+  child context of a context.map; nothing suspends, so a batch is a single invocation.
+Either way a replay after a crash skips every step, retry and dead-letter already checkpointed.
 Template-owned: step logic lives in functions/<step>/, not here.
 """
 
 from __future__ import annotations
 
 import importlib
-import json
 import os
-from datetime import UTC, datetime
-from functools import cache
 from typing import Any
 
-import boto3
-from aws_durable_execution_sdk_python import (
-    DurableContext,
-    WithRetryConfig,
-    durable_execution,
-    with_retry,
-)
-from aws_durable_execution_sdk_python.config import (
-    CompletionConfig,
-    Duration,
-    MapConfig,
-    StepConfig,
-)
+from aws_durable_execution_sdk_python import DurableContext, durable_execution
+from aws_durable_execution_sdk_python.config import CompletionConfig, Duration, MapConfig, StepConfig
 from aws_durable_execution_sdk_python.retries import RetryDecision
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
-from botocore.exceptions import ClientError
-from pipeline_config import STEP_MODE, STEP_RETRY, STEPS, TRANSIENT_ERROR_TYPES
+from dead_letters import MAX_ERROR_DETAIL_CHARS, ledger_table, send_to_dead_letter_queue
+from pipeline_config import STEP_MODE, STEP_RETRY, STEPS
+from step_results import error_result, is_transient
+
+if STEP_MODE == "lambda_invoke":  # step_groups.py ships in this mode only
+    from step_groups import run_step
 
 logger = Logger()
 metrics = Metrics()
 
+__all__ = ["handler", "ledger_table"]
+
 VALIDATION_STEP, STORAGE_STEP = STEPS[0], STEPS[-1]
+TRANSFORM_STEPS = STEPS[1:-1]
 # In durable_step mode the steps' handlers run here; in lambda_invoke mode they are other functions.
 STEP_HANDLERS = (
     {step: importlib.import_module(f"{step}_step").handler for step in STEPS} if STEP_MODE == "durable_step" else {}
 )
-TRANSFORM_STEPS = STEPS[1:-1]
-MAX_ERROR_DETAIL_CHARS = 4000  # keeps DLQ message attributes far below SQS's 256 KiB message limit
 
-
-@cache
-def ledger_table():  # created on first use, after tests and local runs have set their endpoints
-    return boto3.resource("dynamodb").Table(os.environ["TABLE_NAME"])
-
-
-def step_function_name(step: str) -> str:
-    """Function to invoke for a step: set by template.yaml, the bare step name when run locally."""
-    return os.environ.get(f"{step.upper()}_FUNCTION_NAME", step)
+Record = dict[str, Any]
+Outcome = dict[str, Any]
 
 
 def max_receive_count() -> int | None:
@@ -77,20 +63,27 @@ def record_concurrency() -> int | None:
     return int(value) if value else None
 
 
-def error_type_of(error: BaseException) -> str:
-    """Short type of a failure: invoke and step errors carry the target's type as a string."""
-    full = getattr(error, "error_type", None) or type(error).__name__
-    return str(full).rsplit(".", 1)[-1]
+def describe(result: dict[str, Any]) -> str:
+    """One line for a failed step result: `Type: message`."""
+    error = result["error"]
+    return f"{error['type']}: {error['message']}"[:MAX_ERROR_DETAIL_CHARS]
 
 
-def describe(error: BaseException) -> str:
-    message = getattr(error, "message", None) or str(error)
-    return f"{error_type_of(error)}: {message}"[:MAX_ERROR_DETAIL_CHARS]
+def failure_outcome(ctx: DurableContext, record: Record, detail: str, execution_id: str) -> Outcome:
+    """A step failed for good in this execution: dead-letter on the last delivery, else let SQS redeliver."""
+    receives = int(record.get("attributes", {}).get("ApproximateReceiveCount", "1"))
+    limit = max_receive_count()
+    extra = {"message_id": record["messageId"], "execution_id": execution_id, "error": detail}
+    if limit is not None and receives >= limit:
+        ctx.logger.error("record failed on its last delivery", extra=extra)
+        return {"outcome": "dead_lettered", "error": detail}
+    ctx.logger.warning("record failed; SQS will redeliver it", extra=extra)
+    return {"outcome": "retry", "error": detail}
 
 
 def retry_transient(error: Exception, attempts_made: int) -> RetryDecision:
     """Retry transient failures with bounded exponential backoff; fail permanent ones at once."""
-    if error_type_of(error) in TRANSIENT_ERROR_TYPES and attempts_made < STEP_RETRY.max_attempts:
+    if is_transient(error_result(error)) and attempts_made < STEP_RETRY.max_attempts:
         return RetryDecision.retry(Duration.from_seconds(STEP_RETRY.delay_before(attempts_made + 1)))
     return RetryDecision.no_retry()
 
@@ -102,119 +95,156 @@ def retry_any(error: Exception, attempts_made: int) -> RetryDecision:
     return RetryDecision.no_retry()
 
 
-def run_step(ctx: DurableContext, step: str, payload: dict[str, Any]) -> Any:
-    """Run one step, retrying transient errors; operation names are deterministic."""
-    if STEP_MODE == "durable_step":
-        handler = STEP_HANDLERS[step]
-        return ctx.step(
-            lambda _: handler(payload, ctx.lambda_context),
-            name=step,
-            config=StepConfig(retry_strategy=retry_transient),
-        )
-    target = step_function_name(step)
-    return with_retry(
-        ctx,
-        lambda child, attempt: child.invoke(target, payload, name=f"{step}-attempt-{attempt}"),
-        WithRetryConfig(retry_strategy=retry_transient, wrap_with_run_in_child_context=False),
-        name=step,
-    )
-
-
-def send_to_dead_letter_queue(record: dict[str, Any], reason: str, detail: Any, execution_id: str) -> str:
-    """Copy the original message to the DLQ (body unchanged, so it can be redriven) with why it failed.
-
-    Idempotent across executions: the table keeps one ending per message id. If an earlier
-    execution already stored or dead-lettered this message (and then failed as a whole, so SQS
-    redelivered the batch), nothing is sent again. The marker is written after the send, so a
-    crash in between can only repeat the send, never lose the message.
-    """
-    table = ledger_table()
-    key = {"record_id": record["messageId"]}
-    ended = table.get_item(Key=key, ConsistentRead=True).get("Item")
-    if ended:
-        return f"already {ended.get('status', 'stored')}"
-    attributes = {
-        "failure_reason": reason,
-        "failure_detail": json.dumps(detail)[:MAX_ERROR_DETAIL_CHARS],
-        "source_message_id": record["messageId"],
-        "execution_id": execution_id,
-    }
-    boto3.client("sqs").send_message(
-        QueueUrl=os.environ["DEAD_LETTER_QUEUE_URL"],
-        MessageBody=record["body"],
-        MessageAttributes={k: {"DataType": "String", "StringValue": v} for k, v in attributes.items()},
-    )
-    marker = {**key, "status": "dead_lettered", "reason": reason, "execution_id": execution_id}
+def dead_letter(
+    ctx: DurableContext, endings: list[tuple[Record, str, Any]], execution_id: str, name: str
+) -> str | None:
+    """Send records to the DLQ in one checkpointed step; returns why it failed, if it did."""
     try:
-        table.put_item(
-            Item={**marker, "dead_lettered_at": datetime.now(UTC).isoformat()},
-            ConditionExpression="attribute_not_exists(record_id)",
+        ctx.step(
+            lambda _: [
+                send_to_dead_letter_queue(record, reason, detail, execution_id) for record, reason, detail in endings
+            ],
+            name=name,
+            config=StepConfig(retry_strategy=retry_any),
         )
-    except ClientError as error:
-        if error.response["Error"]["Code"] != "ConditionalCheckFailedException":
-            raise
-    metrics.add_metric(
-        name="RecordsRejected" if reason == "validation_failed" else "RecordsDeadLettered",
-        unit=MetricUnit.Count,
-        value=1,
-    )
-    return "dead_lettered"
+    except Exception as error:  # StepError after every retry; suspension is a BaseException
+        return describe(error_result(error))
+    return None
 
 
-def dead_letter(ctx: DurableContext, record: dict[str, Any], reason: str, detail: Any, execution_id: str) -> None:
-    ctx.step(
-        lambda _: send_to_dead_letter_queue(record, reason, detail, execution_id),
-        name="dead-letter",
-        config=StepConfig(retry_strategy=retry_any),
-    )
+# step_mode "lambda_invoke": the records in flight travel together, one chained invoke per step.
 
 
-def process_record(ctx: DurableContext, record: dict[str, Any], execution_id: str) -> dict[str, Any]:
-    """Run one record through the chain and decide its outcome (see the module docstring)."""
-    message_id = record["messageId"]
-    log_extra = {"message_id": message_id, "execution_id": execution_id}
-    verdict = run_step(ctx, VALIDATION_STEP, {"message_id": message_id, "body": record["body"]})
-    if not verdict["valid"]:
-        ctx.logger.warning("record rejected", extra={**log_extra, "step": VALIDATION_STEP, "errors": verdict["errors"]})
-        dead_letter(ctx, record, "validation_failed", verdict["errors"], execution_id)
-        return {"outcome": "rejected", "errors": verdict["errors"]}
-    data = verdict["record"]
+def run_wave(ctx: DurableContext, records: list[Record], execution_id: str) -> dict[str, Outcome]:
+    """Take records through the chain together; a record that fails leaves the group, the others go on."""
+    outcomes: dict[str, Outcome] = {}
+    failed_for_good: list[tuple[Record, str, Any]] = []
+
+    def fail(record: Record, result: dict[str, Any]) -> None:
+        outcome = failure_outcome(ctx, record, describe(result), execution_id)
+        outcomes[record["messageId"]] = outcome
+        if outcome["outcome"] == "dead_lettered":
+            failed_for_good.append((record, "step_failed", outcome["error"]))
+
+    verdicts = run_step(ctx, VALIDATION_STEP, [{"message_id": r["messageId"], "body": r["body"]} for r in records])
+    travelling: list[tuple[Record, Any, Any]] = []  # (record, validated original, current data)
+    rejected: list[tuple[Record, str, Any]] = []
+    for record, verdict in zip(records, verdicts, strict=True):
+        if "error" in verdict:
+            fail(record, verdict)
+        elif not verdict["ok"]["valid"]:
+            errors = verdict["ok"]["errors"]
+            ctx.logger.warning(
+                "record rejected",
+                extra={"message_id": record["messageId"], "execution_id": execution_id, "errors": errors},
+            )
+            outcomes[record["messageId"]] = {"outcome": "rejected", "errors": errors}
+            rejected.append((record, "validation_failed", errors))
+        else:
+            travelling.append((record, verdict["ok"]["record"], verdict["ok"]["record"]))
+    if rejected:  # to the DLQ before the others go on
+        unsent = dead_letter(ctx, rejected, execution_id, "dead-letter-rejected")
+        for record, _reason, _detail in rejected if unsent else []:
+            outcomes[record["messageId"]] = {"outcome": "retry", "error": f"dead-lettering failed: {unsent}"}
+
     for step in TRANSFORM_STEPS:
-        data = run_step(ctx, step, {"message_id": message_id, "record": data})["record"]
+        results = run_step(ctx, step, [{"message_id": r["messageId"], "record": data} for r, _, data in travelling])
+        still_travelling = []
+        for (record, original, _data), result in zip(travelling, results, strict=True):
+            if "error" in result:
+                fail(record, result)
+            else:
+                still_travelling.append((record, original, result["ok"]["record"]))
+        travelling = still_travelling
+
     stored = run_step(
         ctx,
         STORAGE_STEP,
-        {"message_id": message_id, "execution_id": execution_id, "original": verdict["record"], "record": data},
+        [
+            {"message_id": r["messageId"], "execution_id": execution_id, "original": original, "record": data}
+            for r, original, data in travelling
+        ],
     )
-    return {"outcome": "stored", "record_id": stored["record_id"], "duplicate": stored["duplicate"]}
+    for (record, _original, _data), result in zip(travelling, stored, strict=True):
+        if "error" in result:
+            fail(record, result)
+        else:
+            outcomes[record["messageId"]] = {
+                "outcome": "stored",
+                "record_id": result["ok"]["record_id"],
+                "duplicate": result["ok"]["duplicate"],
+            }
+
+    if failed_for_good:
+        unsent = dead_letter(ctx, failed_for_good, execution_id, "dead-letter-failed")
+        for record, _reason, detail in failed_for_good if unsent else []:
+            outcomes[record["messageId"]] = {"outcome": "retry", "error": f"{detail}; dead-lettering failed: {unsent}"}
+    return outcomes
 
 
-def process_record_isolated(ctx: DurableContext, record: dict[str, Any], execution_id: str) -> dict[str, Any]:
-    """One record's failure never fails the batch: it is retried by SQS or dead-lettered."""
+def run_in_groups(context: DurableContext, records: list[Record], execution_id: str) -> dict[str, Outcome]:
+    """Waves of RECORD_CONCURRENCY records, one after another; one wave when it covers the batch."""
+    size = record_concurrency() or len(records) or 1
+    outcomes: dict[str, Outcome] = {}
+    for start in range(0, len(records), size):
+        wave = records[start : start + size]
+        outcomes.update(
+            context.run_in_child_context(
+                lambda ctx, wave=wave: run_wave(ctx, wave, execution_id),
+                name=f"records-{start + 1}-{start + len(wave)}",
+            )
+        )
+    return outcomes
+
+
+# step_mode "durable_step": every record in its own child context, its steps checkpointed in-process.
+
+
+def run_step_in_process(ctx: DurableContext, step: str, payload: dict[str, Any]) -> Any:
+    handler = STEP_HANDLERS[step]
+    return ctx.step(
+        lambda _: handler(payload, ctx.lambda_context),
+        name=step,
+        config=StepConfig(retry_strategy=retry_transient),
+    )
+
+
+def process_record(ctx: DurableContext, record: Record, execution_id: str) -> Outcome:
+    """Run one record through the chain; one record's failure never fails the batch."""
+    message_id = record["messageId"]
     try:
-        return process_record(ctx, record, execution_id)
-    except Exception as error:  # InvokeError, StepError, ChildContextError; suspension is a BaseException
-        detail = describe(error)
-        receives = int(record.get("attributes", {}).get("ApproximateReceiveCount", "1"))
-        limit = max_receive_count()
-        extra = {"message_id": record["messageId"], "execution_id": execution_id, "error": detail}
-        if limit is not None and receives >= limit:
-            ctx.logger.error("record failed on its last delivery", extra=extra)
-            dead_letter(ctx, record, "step_failed", detail, execution_id)
-            return {"outcome": "dead_lettered", "error": detail}
-        ctx.logger.warning("record failed; SQS will redeliver it", extra=extra)
-        return {"outcome": "retry", "error": detail}
+        verdict = run_step_in_process(ctx, VALIDATION_STEP, {"message_id": message_id, "body": record["body"]})
+        if not verdict["valid"]:
+            ctx.logger.warning(
+                "record rejected",
+                extra={"message_id": message_id, "execution_id": execution_id, "errors": verdict["errors"]},
+            )
+            unsent = dead_letter(ctx, [(record, "validation_failed", verdict["errors"])], execution_id, "dead-letter")
+            if unsent:
+                return {"outcome": "retry", "error": f"dead-lettering failed: {unsent}"}
+            return {"outcome": "rejected", "errors": verdict["errors"]}
+        data = verdict["record"]
+        for step in TRANSFORM_STEPS:
+            data = run_step_in_process(ctx, step, {"message_id": message_id, "record": data})["record"]
+        stored = run_step_in_process(
+            ctx,
+            STORAGE_STEP,
+            {"message_id": message_id, "execution_id": execution_id, "original": verdict["record"], "record": data},
+        )
+        return {"outcome": "stored", "record_id": stored["record_id"], "duplicate": stored["duplicate"]}
+    except Exception as error:  # StepError; suspension is a BaseException
+        outcome = failure_outcome(ctx, record, describe(error_result(error)), execution_id)
+        if outcome["outcome"] == "dead_lettered":
+            unsent = dead_letter(ctx, [(record, "step_failed", outcome["error"])], execution_id, "dead-letter")
+            if unsent:
+                return {"outcome": "retry", "error": f"{outcome['error']}; dead-lettering failed: {unsent}"}
+        return outcome
 
 
-@metrics.log_metrics
-@durable_execution
-def handler(event: dict[str, Any], context: DurableContext) -> dict[str, Any]:
-    context.set_logger(logger)
-    records: list[dict[str, Any]] = event.get("Records", [])
-    execution_id = context.execution_context.durable_execution_arn
+def run_in_process(context: DurableContext, records: list[Record], execution_id: str) -> dict[str, Outcome]:
     batch = context.map(
         records,
-        lambda ctx, record, _index, _all: process_record_isolated(ctx, record, execution_id),
+        lambda ctx, record, _index, _all: process_record(ctx, record, execution_id),
         name="records",
         config=MapConfig(
             max_concurrency=record_concurrency(),
@@ -222,16 +252,24 @@ def handler(event: dict[str, Any], context: DurableContext) -> dict[str, Any]:
             item_namer=lambda record, _index: f"record-{record['messageId']}",
         ),
     )
-    outcomes: dict[str, dict[str, Any]] = {}
-    for item in batch.all:
-        message_id = records[item.index]["messageId"]
-        if item.result is not None:
-            outcomes[message_id] = item.result
-        else:  # should not happen (records isolate their errors); never drop it silently
-            outcomes[message_id] = {
-                "outcome": "retry",
-                "error": str(item.error.to_dict() if item.error else item.status),
-            }
+    return {
+        records[item.index]["messageId"]: item.result
+        if item.result is not None
+        else {"outcome": "retry", "error": str(item.error.to_dict() if item.error else item.status)}
+        for item in batch.all
+    }
+
+
+@metrics.log_metrics
+@durable_execution
+def handler(event: dict[str, Any], context: DurableContext) -> dict[str, Any]:
+    context.set_logger(logger)
+    records: list[Record] = event.get("Records", [])
+    execution_id = context.execution_context.durable_execution_arn
+    run = run_in_process if STEP_MODE == "durable_step" else run_in_groups
+    outcomes = run(context, records, execution_id)
+    for record in records:  # should not happen (records isolate their errors); never drop one silently
+        outcomes.setdefault(record["messageId"], {"outcome": "retry", "error": "no outcome recorded"})
     failures = [{"itemIdentifier": mid} for mid, out in outcomes.items() if out["outcome"] == "retry"]
     if failures and not context.is_replaying():
         metrics.add_metric(name="RecordsFailed", unit=MetricUnit.Count, value=len(failures))

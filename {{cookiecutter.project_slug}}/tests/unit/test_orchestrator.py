@@ -182,22 +182,31 @@ def test_redelivered_message_still_gives_one_item(aws):
     assert len(aws.stored_items()) == 1
 
 
-def test_records_of_a_batch_run_concurrently(aws, settings):
-    concurrency = settings.record_concurrency
-    records = [sqs_record(REFERENCE_MESSAGE) for _ in range(max(2, min(5, concurrency)))]
-    invocations = {"count": 0}
+def test_a_batch_costs_a_fixed_number_of_invocations_whatever_its_size(aws, monkeypatch):
+    # Every chained invoke suspends the orchestrator until its result comes back. Records in flight share
+    # one invoke per step, so a batch costs len(STEPS) + 1 invocations per wave of RECORD_CONCURRENCY
+    # records (minus the first), or a single invocation when the steps run in-process.
+    counts = {}
+    for size, concurrency in ((1, 1), (12, 12), (12, 5)):
+        monkeypatch.setenv("RECORD_CONCURRENCY", str(concurrency))
+        invocations = {"count": 0}
 
-    def counting_orchestrator(event, context):
-        invocations["count"] += 1
-        return ORCHESTRATOR.handler(event, context)
+        def counting_orchestrator(event, context, invocations=invocations):
+            invocations["count"] += 1
+            return ORCHESTRATOR.handler(event, context)
 
-    run(records, orchestrator=counting_orchestrator, stop_signal_poll_seconds=pipeline.SDK_STOP_SIGNAL_POLL_SECONDS)
+        records = [sqs_record(REFERENCE_MESSAGE) for _ in range(size)]
+        output = run(
+            records,
+            orchestrator=counting_orchestrator,
+            stop_signal_poll_seconds=pipeline.SDK_STOP_SIGNAL_POLL_SECONDS,
+        )
+        assert output["batchItemFailures"] == []
+        counts[(size, concurrency)] = invocations["count"]
 
-    # Every chained invoke suspends the orchestrator, so one record after another needs an invocation per
-    # step per record; concurrent records share them. Exact counts depend on timing, so bound them.
-    sequential = len(records) * len(STEPS)
-    waves = math.ceil(len(records) / concurrency) * len(STEPS)
-    assert invocations["count"] <= 2 * waves + 2
-    if concurrency > 1:
-        assert invocations["count"] < sequential
-    assert len(aws.stored_items()) == len(records)
+    if ORCHESTRATOR.STEP_MODE == "durable_step":
+        assert counts == {(1, 1): 1, (12, 12): 1, (12, 5): 1}
+    else:
+        waves = math.ceil(12 / 5)
+        assert counts == {(1, 1): len(STEPS) + 1, (12, 12): len(STEPS) + 1, (12, 5): waves * len(STEPS) + 1}
+    assert len(aws.stored_items()) == 1 + 12 + 12
