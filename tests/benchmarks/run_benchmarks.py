@@ -1,8 +1,9 @@
 """`make bench`: what one SQS batch costs the orchestrator, template vs the reference pattern, in one run.
 
 Renders the default project in both step modes, measures each orchestrator in the durable SDK's
-test runner at 10, 100 and 1000 records and the sequential reference pattern at 10 and 100, plus
-render time and the generated suite's run time. Prints a table and JSON, writes docs/benchmarks.md
+test runner at 10, 100 and 1000 records (REPEAT runs each: the worst invocation count is what the
+targets see) and the sequential reference pattern at 10 and 100, plus render time and the
+generated suite's run time. Prints a table and JSON, writes docs/benchmarks.md
 and docs/benchmarks.json, and exits 1 if a target is missed.
 """
 
@@ -26,11 +27,13 @@ from conftest import TEMPLATE_DIR, bake  # noqa: E402
 DOCS = TEMPLATE_DIR / "docs"
 SIZES = [10, 100, 1000]
 BASELINE_SIZES = [10, 100]
+REPEAT = 3
 COLUMNS = [
     ("orchestrator", "orchestrator"),
     ("records", "records"),
-    ("orchestrator_invocations", "invocations"),
+    ("orchestrator_invocations_per_run", "invocations per run"),
     ("chained_invokes", "chained invokes"),
+    ("step_executions", "step executions"),
     ("checkpointed_operations", "checkpointed ops"),
     ("wall_seconds", "wall s"),
 ]
@@ -68,9 +71,13 @@ def machine() -> str:
     )
 
 
+def cell(value: object) -> str:
+    return ", ".join(map(str, value)) if isinstance(value, list) else str(value)
+
+
 def table(rows: list[dict]) -> str:
     lines = ["| " + " | ".join(title for _, title in COLUMNS) + " |", "|" + " --- |" * len(COLUMNS)]
-    lines += ["| " + " | ".join(str(row[key]) for key, _ in COLUMNS) + " |" for row in rows]
+    lines += ["| " + " | ".join(cell(row[key]) for key, _ in COLUMNS) + " |" for row in rows]
     return "\n".join(lines)
 
 
@@ -92,8 +99,9 @@ def main() -> int:
         suite_seconds = time.perf_counter() - started
         if suite.returncode != 0:
             raise SystemExit(f"the generated suite failed:\n{suite.stdout[-3000:]}")
-        rows = measure(invoke_project, "--sizes", *map(str, SIZES), "--baseline", *map(str, BASELINE_SIZES))
-        rows += measure(step_project, "--sizes", *map(str, SIZES))
+        sizes = ["--sizes", *map(str, SIZES), "--repeat", str(REPEAT)]
+        rows = measure(invoke_project, *sizes, "--baseline", *map(str, BASELINE_SIZES))
+        rows += measure(step_project, *sizes)
 
     steps = rows[0]["steps"]
     by = {(row["orchestrator"], row["records"]): row for row in rows}
@@ -106,7 +114,7 @@ def main() -> int:
         for size in BASELINE_SIZES
     }  # fmt: skip
     targets = {
-        f"lambda_invoke invocations <= steps + 2 ({steps + 2}) at every size": all(
+        f"lambda_invoke invocations <= steps + 2 ({steps + 2}) at every size, in every run": all(
             by[("lambda_invoke", size)]["orchestrator_invocations"] <= steps + 2 for size in SIZES
         ),
         "wall time at 100 records at least 5x lower than the baseline's": ratios[100]["wall"] <= 0.2,
@@ -138,9 +146,19 @@ Latest `make bench` run: {report["date"]} on {report["machine"]}.
 One SQS batch through the orchestrator in the durable SDK's test runner (its own timing), default
 options ({steps} steps), `record_concurrency` at least the batch size; DynamoDB and SQS are moto's
 in-process fakes. "sequential reference" is the pattern this template replaces: records one after
-another, each step a chained invoke.
+another, each step a chained invoke. The template's rows ran {REPEAT} times each: invocations are
+listed per run, wall time is the median.
 
 {table(rows)}
+
+How the counts come about. Every chained invoke suspends the orchestrator until its result is in,
+and each wave of results costs one orchestrator invocation (a replay). In `lambda_invoke` mode the
+records in flight travel together: each step function is invoked once for all of them (split only
+to keep a payload under half of the 1 MiB chained-invoke limit), so a batch costs one invocation per
+step plus one, whatever its size, and the count no longer depends on timing. "chained invokes" are
+those Lambda invocations of step functions; "step executions" are the step handler's runs, one per
+record per step. `durable_step` mode runs the steps in the orchestrator: one invocation, no
+chained invoke. The reference pays an invocation per step per record.
 
 {ratio_lines}
 

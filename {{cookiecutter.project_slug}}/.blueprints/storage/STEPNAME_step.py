@@ -14,13 +14,11 @@ from functools import cache
 from typing import Any
 
 import boto3
-from aws_lambda_powertools import Logger, Metrics
-from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.exceptions import ClientError
 
 logger = Logger()
-metrics = Metrics()
 
 RETRYABLE_DYNAMODB_ERRORS = frozenset(
     {
@@ -71,13 +69,11 @@ def store(item: dict[str, Any]) -> bool:
     return True
 
 
-@metrics.log_metrics
 @logger.inject_lambda_context
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    # No metrics here: the orchestrator counts outcomes once per batch (this may run on several threads).
     logger.set_correlation_id(event["message_id"])
     created = store(build_item(event, datetime.now(UTC)))
-    if created:
-        metrics.add_metric(name="RecordsStored", unit=MetricUnit.Count, value=1)
-    else:
+    if not created:
         logger.info("duplicate delivery: item already stored")
     return {"record_id": event["message_id"], "duplicate": not created}

@@ -14,11 +14,7 @@ from functools import cache
 from typing import Any
 
 import boto3
-from aws_lambda_powertools import Metrics
-from aws_lambda_powertools.metrics import MetricUnit
 from botocore.exceptions import ClientError
-
-metrics = Metrics()
 
 MAX_ERROR_DETAIL_CHARS = 4000  # keeps DLQ message attributes far below SQS's 256 KiB message limit
 
@@ -60,9 +56,4 @@ def send_to_dead_letter_queue(record: dict[str, Any], reason: str, detail: Any, 
     except ClientError as error:
         if error.response["Error"]["Code"] != "ConditionalCheckFailedException":
             raise
-    metrics.add_metric(
-        name="RecordsRejected" if reason == "validation_failed" else "RecordsDeadLettered",
-        unit=MetricUnit.Count,
-        value=1,
-    )
     return "dead_lettered"

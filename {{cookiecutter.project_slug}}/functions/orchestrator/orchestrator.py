@@ -260,6 +260,18 @@ def run_in_process(context: DurableContext, records: list[Record], execution_id:
     }
 
 
+def outcome_counts(outcomes: dict[str, Outcome]) -> dict[str, int]:
+    """Metric name -> records of the batch that ended that way (a duplicate delivery is not a new item)."""
+    names = {"stored": "RecordsStored", "rejected": "RecordsRejected", "dead_lettered": "RecordsDeadLettered"}
+    counts = dict.fromkeys([*names.values(), "RecordsFailed"], 0)
+    for outcome in outcomes.values():
+        if outcome["outcome"] == "retry":
+            counts["RecordsFailed"] += 1
+        elif not outcome.get("duplicate"):
+            counts[names[outcome["outcome"]]] += 1
+    return counts
+
+
 @metrics.log_metrics
 @durable_execution
 def handler(event: dict[str, Any], context: DurableContext) -> dict[str, Any]:
@@ -271,8 +283,9 @@ def handler(event: dict[str, Any], context: DurableContext) -> dict[str, Any]:
     for record in records:  # should not happen (records isolate their errors); never drop one silently
         outcomes.setdefault(record["messageId"], {"outcome": "retry", "error": "no outcome recorded"})
     failures = [{"itemIdentifier": mid} for mid, out in outcomes.items() if out["outcome"] == "retry"]
-    if failures and not context.is_replaying():
-        metrics.add_metric(name="RecordsFailed", unit=MetricUnit.Count, value=len(failures))
+    if not context.is_replaying():  # once per batch, on this thread: Powertools metrics are not thread-safe
+        for name, count in outcome_counts(outcomes).items():
+            metrics.add_metric(name=name, unit=MetricUnit.Count, value=count)
     context.logger.info(
         "batch done", extra={"execution_id": execution_id, "records": len(records), "failed": len(failures)}
     )

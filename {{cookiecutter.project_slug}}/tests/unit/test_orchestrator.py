@@ -210,3 +210,20 @@ def test_a_batch_costs_a_fixed_number_of_invocations_whatever_its_size(aws, monk
         waves = math.ceil(12 / 5)
         assert counts == {(1, 1): len(STEPS) + 1, (12, 12): len(STEPS) + 1, (12, 5): waves * len(STEPS) + 1}
     assert len(aws.stored_items()) == 1 + 12 + 12
+
+
+def emitted_metrics(output: str) -> list[dict[str, Any]]:
+    """Each EMF blob Powertools printed, as metric name -> values."""
+    blobs = [json.loads(line) for line in output.splitlines() if line.startswith('{"_aws"')]
+    return [{m["Name"]: blob[m["Name"]] for m in blob["_aws"]["CloudWatchMetrics"][0]["Metrics"]} for blob in blobs]
+
+
+def test_outcomes_are_counted_once_per_batch_in_the_metrics(aws, capsys):
+    valid, invalid = sqs_record(REFERENCE_MESSAGE), sqs_record("not json")
+    run([valid, invalid])
+    run([{**valid, "attributes": {**valid["attributes"], "ApproximateReceiveCount": "2"}}])  # a duplicate delivery
+
+    assert emitted_metrics(capsys.readouterr().out) == [
+        {"RecordsStored": [1.0], "RecordsRejected": [1.0], "RecordsDeadLettered": [0.0], "RecordsFailed": [0.0]},
+        {"RecordsStored": [0.0], "RecordsRejected": [0.0], "RecordsDeadLettered": [0.0], "RecordsFailed": [0.0]},
+    ]
