@@ -39,7 +39,13 @@ from local.events import sqs_event, sqs_record
 from local.template_values import load_settings
 from moto import mock_aws
 
-BODY = json.dumps({"data_source": "bench.csv", "processing_type": "standard"})
+BODY = {"data_source": "bench.csv", "processing_type": "standard"}
+
+
+def body(padded_to: int) -> str:
+    """The reference message, padded with a `notes` field to at least `padded_to` bytes."""
+    plain = json.dumps(BODY)
+    return json.dumps({**BODY, "notes": "n" * max(0, padded_to - len(plain) - 13)}) if padded_to else plain
 
 
 class Counter:
@@ -86,7 +92,7 @@ def sequential_reference_orchestrator(steps: tuple[str, ...]):
     return handler
 
 
-def measure(size: int, baseline: bool) -> dict[str, Any]:
+def measure(size: int, baseline: bool, body_bytes: int = 0) -> dict[str, Any]:
     os.environ["RECORD_CONCURRENCY"] = str(size)  # at least the batch size
     steps = tuple(pipeline.step_modules())
     orchestrator = sequential_reference_orchestrator(steps) if baseline else pipeline.orchestrator_module().handler
@@ -103,7 +109,7 @@ def measure(size: int, baseline: bool) -> dict[str, Any]:
 
         return wrapped
 
-    records = [sqs_record(BODY, message_id=str(uuid.uuid4())) for _ in range(size)]
+    records = [sqs_record(body(body_bytes), message_id=str(uuid.uuid4())) for _ in range(size)]
     with pipeline.make_runner(
         orchestrator=counted_orchestrator,
         wrap_step=counted_step,
@@ -123,6 +129,7 @@ def measure(size: int, baseline: bool) -> dict[str, Any]:
         "orchestrator": "sequential reference" if baseline else mode,
         "step_mode": "lambda_invoke" if baseline else mode,
         "records": size,
+        "body_bytes": len(records[0]["body"]),
         "steps": len(steps),
         "orchestrator_invocations": invocations.value,
         # Lambda invocations of step functions, as the execution recorded them
@@ -152,6 +159,7 @@ def main() -> int:
     parser.add_argument("--sizes", type=int, nargs="+", default=[10, 100, 1000])
     parser.add_argument("--baseline", type=int, nargs="*", default=[])
     parser.add_argument("--repeat", type=int, default=1, help="runs of each template size (the baseline runs once)")
+    parser.add_argument("--body-bytes", type=int, default=0, help="pad each message body to this size")
     args = parser.parse_args()
     results = []
     with mock_aws(), open(os.devnull, "w") as quiet:
@@ -159,9 +167,9 @@ def main() -> int:
         resources = pipeline.create_resources(settings, table_name="bench", queue_name="bench")
         with pipeline.environment(pipeline.function_environment(settings, resources)), redirect_stdout(quiet):
             for size in args.sizes:
-                results.append(summarise([measure(size, baseline=False) for _ in range(args.repeat)]))
+                results.append(summarise([measure(size, False, args.body_bytes) for _ in range(args.repeat)]))
             for size in args.baseline:
-                results.append(summarise([measure(size, baseline=True)]))
+                results.append(summarise([measure(size, True, args.body_bytes)]))
     print(json.dumps({"project": Path.cwd().name, "results": results}))
     return 0
 

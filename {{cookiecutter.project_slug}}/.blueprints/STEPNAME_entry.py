@@ -64,4 +64,6 @@ def run_group(event: dict[str, Any], context: Any, record_handler: RecordHandler
 
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    if "records" not in event:  # one record, as a v1.0.0 orchestrator still in flight after an upgrade sends it
+        return step.handler(event, context)
     return run_group(event, context)

@@ -95,3 +95,12 @@ def test_a_single_result_over_the_cap_is_that_records_error_not_a_loop(lambda_co
 
     assert reply["results"][0]["error"]["type"] == "StepResultTooLarge"
     assert reply["results"][1]["ok"]["record"] == "m-2"
+
+
+def test_a_single_record_from_an_orchestrator_still_in_flight_gets_the_handlers_own_answer(lambda_context):
+    # Executions started before an upgrade replay on their old orchestrator version, which sends one record.
+    event = {"message_id": "m-1", "body": '{"data_source": "a.csv", "processing_type": "standard"}'}
+
+    assert VALIDATION_ENTRY.handler(event, lambda_context) == importlib.import_module(f"{STEPS[0]}_step").handler(
+        event, lambda_context
+    )
