@@ -32,7 +32,7 @@ from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from dead_letters import MAX_ERROR_DETAIL_CHARS, ledger_table, send_to_dead_letter_queue
 from pipeline_config import STEP_MODE, STEP_RETRY, STEPS
-from step_results import error_result, is_transient
+from step_results import error_result, is_transient, with_fields
 
 if STEP_MODE == "lambda_invoke":  # step_groups.py ships in this mode only
     from step_groups import run_step
@@ -129,7 +129,8 @@ def run_wave(ctx: DurableContext, records: list[Record], execution_id: str) -> d
     verdicts = run_step(ctx, VALIDATION_STEP, [{"message_id": r["messageId"], "body": r["body"]} for r in records])
     travelling: list[tuple[Record, Any, Any]] = []  # (record, validated original, current data)
     rejected: list[tuple[Record, str, Any]] = []
-    for record, verdict in zip(records, verdicts, strict=True):
+    for record, answer in zip(records, verdicts, strict=True):
+        verdict = with_fields(answer, "valid", "errors", "record")
         if "error" in verdict:
             fail(record, verdict)
         elif not verdict["ok"]["valid"]:
@@ -150,7 +151,8 @@ def run_wave(ctx: DurableContext, records: list[Record], execution_id: str) -> d
     for step in TRANSFORM_STEPS:
         results = run_step(ctx, step, [{"message_id": r["messageId"], "record": data} for r, _, data in travelling])
         still_travelling = []
-        for (record, original, _data), result in zip(travelling, results, strict=True):
+        for (record, original, _data), answer in zip(travelling, results, strict=True):
+            result = with_fields(answer, "record")
             if "error" in result:
                 fail(record, result)
             else:
@@ -165,7 +167,8 @@ def run_wave(ctx: DurableContext, records: list[Record], execution_id: str) -> d
             for r, original, data in travelling
         ],
     )
-    for (record, _original, _data), result in zip(travelling, stored, strict=True):
+    for (record, _original, _data), answer in zip(travelling, stored, strict=True):
+        result = with_fields(answer, "record_id", "duplicate")
         if "error" in result:
             fail(record, result)
         else:

@@ -49,14 +49,16 @@ class FunctionCalls:
         return invoked
 
 
-def run(records: list[dict[str, Any]], calls: FunctionCalls, wrap_step=None):
+def run(records: list[dict[str, Any]], calls: FunctionCalls, wrap_step=None, record_concurrency: int | None = None):
+    """Run a batch (all of it in flight at once unless `record_concurrency` says otherwise)."""
     invocations = Counter()
 
     def counted(event, context):
         invocations["orchestrator"] += 1
         return ORCHESTRATOR.handler(event, context)
 
-    with pipeline.make_runner(orchestrator=counted) as runner:
+    concurrency = {"RECORD_CONCURRENCY": str(record_concurrency or len(records))}
+    with pipeline.environment(concurrency), pipeline.make_runner(orchestrator=counted) as runner:
         for step in STEPS:  # the entry points as make_runner registers them, counted and failing on demand
             handler = STEP_MODULES[step].handler
             runner.register_function(step, calls.function(step, wrap_step(step, handler) if wrap_step else handler))
@@ -66,8 +68,7 @@ def run(records: list[dict[str, Any]], calls: FunctionCalls, wrap_step=None):
     return json.loads(result.result), invocations["orchestrator"], invokes
 
 
-def test_a_batch_costs_one_invoke_per_step_and_one_invocation_per_step_plus_one(aws, monkeypatch):
-    monkeypatch.setenv("RECORD_CONCURRENCY", "50")
+def test_a_batch_costs_one_invoke_per_step_and_one_invocation_per_step_plus_one(aws):
     records = [sqs_record(REFERENCE_MESSAGE) for _ in range(50)]
     calls = FunctionCalls()
 
@@ -81,12 +82,11 @@ def test_a_batch_costs_one_invoke_per_step_and_one_invocation_per_step_plus_one(
     assert len(aws.stored_items()) == 50
 
 
-def test_record_concurrency_sets_the_waves(aws, monkeypatch):
-    monkeypatch.setenv("RECORD_CONCURRENCY", "2")
+def test_record_concurrency_sets_the_waves(aws):
     records = [sqs_record(REFERENCE_MESSAGE) for _ in range(5)]
     calls = FunctionCalls()
 
-    output, invocations, _invokes = run(records, calls)
+    output, invocations, _invokes = run(records, calls, record_concurrency=2)
 
     assert calls.group_sizes == {step: [2, 2, 1] for step in STEPS}  # never more than 2 records in flight
     assert invocations == 3 * len(STEPS) + 1
@@ -150,7 +150,7 @@ def test_only_the_failing_records_are_retried(aws):
     assert len(aws.stored_items()) == 4
 
 
-def test_results_that_overflow_a_reply_are_sent_again_and_stored_once(aws, monkeypatch):
+def test_results_that_overflow_a_reply_are_sent_again_and_stored_once(aws):
     # Each verdict is a third of what a reply may carry: the first invoke answers two, the second the rest.
     pad = "x" * (MAX_REPLY_BYTES // 3)
     records = [sqs_record(REFERENCE_MESSAGE) for _ in range(4)]

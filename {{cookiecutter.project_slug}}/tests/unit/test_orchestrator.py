@@ -138,6 +138,31 @@ def test_permanent_failure_is_reported_for_redelivery(aws, monkeypatch):
     assert aws.dead_letters() == []  # SQS redelivers it; not dead-lettered yet
 
 
+def test_a_step_answer_without_its_fields_fails_that_record_only(aws, monkeypatch):
+    monkeypatch.setenv("MAX_RECEIVE_COUNT", "3")
+    broken, healthy = sqs_record(REFERENCE_MESSAGE), sqs_record(REFERENCE_MESSAGE)
+    middle = STEPS[1]
+
+    def wrap_step(step, handler):
+        def answer(event, context):
+            return (
+                {"unexpected": True}
+                if step == middle and event["message_id"] == broken["messageId"]
+                else handler(event, context)
+            )
+
+        return answer
+
+    with pipeline.make_runner(wrap_step=wrap_step) as runner:
+        result = runner.run(input=sqs_event([broken, healthy]), execution_timeout=120)
+
+    assert result.status is InvocationStatus.SUCCEEDED, result.error
+    output = json.loads(result.result)
+    assert output["batchItemFailures"] == [{"itemIdentifier": broken["messageId"]}]
+    assert "record" in output["outcomes"][broken["messageId"]]["error"]
+    assert [item["record_id"] for item in aws.stored_items()] == [healthy["messageId"]]
+
+
 def test_failure_on_last_delivery_goes_to_dlq_with_last_error(aws, settings):
     record = sqs_record(REFERENCE_MESSAGE, receive_count=settings.max_receive_count)
     calls = StepCalls({(STEPS[-1], record["messageId"]): [ValueError]})
