@@ -164,15 +164,14 @@ and each wave of results costs one orchestrator invocation (a replay). In `lambd
 records in flight travel together: each step function is invoked once for all of them (split only
 to keep a payload under half of the 1 MiB chained-invoke limit), so a batch costs one invocation per
 step plus one, whatever its size, and the count no longer depends on timing (as long as a step's
-records fit in one payload, see the last row). "chained invokes" are
-those Lambda invocations of step functions; "step executions" are the step handler's runs, one per
-record per step. `durable_step` mode runs the steps in the orchestrator: one invocation, no
+records fit in one payload, see the last row). "chained invokes" are those Lambda invocations of
+step functions; "step executions" are the step handler's runs, one per record per step. `durable_step` mode runs the steps in the orchestrator: one invocation, no
 chained invoke. The reference pays an invocation per step per record.
 
-The last row pads each message to {LARGE_BODY_BYTES} bytes: a step's 1000 records no longer fit in one
-payload, so each step is invoked once per group, the groups concurrently. Their results come back at
-different moments, and each moment may cost an invocation, so the count can exceed steps + 1 and
-varies from run to run; it stays well below one per record.
+The last row pads each message to {LARGE_BODY_BYTES} bytes: a step's 1000 records no longer fit in
+one payload, so each step is invoked once per group, the groups concurrently. Their results come
+back at different moments, and each moment may cost an invocation, so the count can exceed
+steps + 1; it stays far below one per record.
 
 {ratio_lines}
 
