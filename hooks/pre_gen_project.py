@@ -229,7 +229,8 @@ def check_batching(answers: dict) -> list[Problem]:
             "record_concurrency",
             1,
             high,
-            "records processed at once within one batch: at least 1, and more than the batch size does nothing",
+            "records of one batch in flight at once (and the most one step invocation handles): at least 1,"
+            " and more than the batch size does nothing",
         )[1]
     return problems
 

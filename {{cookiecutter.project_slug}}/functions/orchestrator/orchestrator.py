@@ -25,14 +25,14 @@ import importlib
 import os
 from typing import Any
 
-from aws_durable_execution_sdk_python import DurableContext, durable_execution
+from aws_durable_execution_sdk_python import DurableContext, StepError, durable_execution
 from aws_durable_execution_sdk_python.config import CompletionConfig, Duration, MapConfig, StepConfig
 from aws_durable_execution_sdk_python.retries import RetryDecision
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from dead_letters import MAX_ERROR_DETAIL_CHARS, ledger_table, send_to_dead_letter_queue
 from pipeline_config import STEP_MODE, STEP_RETRY, STEPS
-from step_results import error_result, is_transient, with_fields
+from step_results import MalformedStepOutput, error_result, is_transient, with_fields
 
 if STEP_MODE == "lambda_invoke":  # step_groups.py ships in this mode only
     from step_groups import run_step
@@ -107,7 +107,7 @@ def dead_letter(
             name=name,
             config=StepConfig(retry_strategy=retry_any),
         )
-    except Exception as error:  # StepError after every retry; suspension is a BaseException
+    except StepError as error:  # after every retry; checkpoint and replay errors must escape to the SDK
         return describe(error_result(error))
     return None
 
@@ -203,20 +203,27 @@ def run_in_groups(context: DurableContext, records: list[Record], execution_id: 
 # step_mode "durable_step": every record in its own child context, its steps checkpointed in-process.
 
 
-def run_step_in_process(ctx: DurableContext, step: str, payload: dict[str, Any]) -> Any:
+def run_step_in_process(ctx: DurableContext, step: str, payload: dict[str, Any], *fields: str) -> dict[str, Any]:
+    """The step's output, which must have `fields`; raises StepError or MalformedStepOutput for this record."""
     handler = STEP_HANDLERS[step]
-    return ctx.step(
+    output = ctx.step(
         lambda _: handler(payload, ctx.lambda_context),
         name=step,
         config=StepConfig(retry_strategy=retry_transient),
     )
+    checked = with_fields({"ok": output}, *fields)
+    if "error" in checked:
+        raise MalformedStepOutput(checked["error"]["message"])
+    return output
 
 
 def process_record(ctx: DurableContext, record: Record, execution_id: str) -> Outcome:
     """Run one record through the chain; one record's failure never fails the batch."""
     message_id = record["messageId"]
     try:
-        verdict = run_step_in_process(ctx, VALIDATION_STEP, {"message_id": message_id, "body": record["body"]})
+        verdict = run_step_in_process(
+            ctx, VALIDATION_STEP, {"message_id": message_id, "body": record["body"]}, "valid", "errors", "record"
+        )
         if not verdict["valid"]:
             ctx.logger.warning(
                 "record rejected",
@@ -228,14 +235,16 @@ def process_record(ctx: DurableContext, record: Record, execution_id: str) -> Ou
             return {"outcome": "rejected", "errors": verdict["errors"]}
         data = verdict["record"]
         for step in TRANSFORM_STEPS:
-            data = run_step_in_process(ctx, step, {"message_id": message_id, "record": data})["record"]
+            data = run_step_in_process(ctx, step, {"message_id": message_id, "record": data}, "record")["record"]
         stored = run_step_in_process(
             ctx,
             STORAGE_STEP,
             {"message_id": message_id, "execution_id": execution_id, "original": verdict["record"], "record": data},
+            "record_id",
+            "duplicate",
         )
         return {"outcome": "stored", "record_id": stored["record_id"], "duplicate": stored["duplicate"]}
-    except Exception as error:  # StepError; suspension is a BaseException
+    except (StepError, MalformedStepOutput) as error:  # this record's; SDK errors (replay, checkpoint) escape
         outcome = failure_outcome(ctx, record, describe(error_result(error)), execution_id)
         if outcome["outcome"] == "dead_lettered":
             unsent = dead_letter(ctx, [(record, "step_failed", outcome["error"])], execution_id, "dead-letter")

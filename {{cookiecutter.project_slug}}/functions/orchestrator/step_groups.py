@@ -16,7 +16,7 @@ import json
 import os
 from typing import Any
 
-from aws_durable_execution_sdk_python import DurableContext
+from aws_durable_execution_sdk_python import DurableContext, InvokeError
 from aws_durable_execution_sdk_python.config import CompletionConfig, Duration, MapConfig
 from pipeline_config import STEP_RETRY
 from step_results import StepResult, error_result, error_type, is_transient
@@ -56,7 +56,7 @@ def invoke_group(ctx: DurableContext, step: str, events: list[dict[str, Any]], n
     """One chained invoke for a group; a failure of the invoke itself is every record's failure."""
     try:
         reply = ctx.invoke(step_function_name(step), {"records": events}, name=name)
-    except Exception as error:  # InvokeError (timeout, throttling, crash); suspension is a BaseException
+    except InvokeError as error:  # the target failed, timed out or was throttled; SDK errors must escape
         return [error_result(error)] * len(events)
     results = reply.get("results") if isinstance(reply, dict) else None
     if not isinstance(results, list) or len(results) != len(events):

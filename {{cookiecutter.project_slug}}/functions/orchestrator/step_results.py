@@ -31,10 +31,14 @@ def is_transient(result: StepResult) -> bool:
     return error_type(result) in TRANSIENT_ERROR_TYPES
 
 
+class MalformedStepOutput(Exception):
+    """A step answered without the fields the chain needs: that record's failure, not the batch's."""
+
+
 def with_fields(result: StepResult, *fields: str) -> StepResult:
-    """The result if it failed or its output has these fields; otherwise this record's failure, not the batch's."""
+    """The result if it failed or its output has these fields; otherwise a MalformedStepOutput failure."""
     output = result.get("ok")
     if "error" in result or (isinstance(output, dict) and all(field in output for field in fields)):
         return result
     message = f"the step's output lacks {', '.join(fields)}: {str(output)[:200]}"
-    return {"error": {"type": "MalformedStepOutput", "message": message}}
+    return {"error": {"type": MalformedStepOutput.__name__, "message": message}}

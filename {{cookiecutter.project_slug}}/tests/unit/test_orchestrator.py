@@ -8,6 +8,7 @@ import threading
 from collections import Counter
 from typing import Any
 
+from aws_durable_execution_sdk_python import DurableContext
 from aws_durable_execution_sdk_python.exceptions import InvocationError
 from aws_durable_execution_sdk_python.execution import InvocationStatus
 from conftest import REFERENCE_MESSAGE, STEPS
@@ -161,6 +162,29 @@ def test_a_step_answer_without_its_fields_fails_that_record_only(aws, monkeypatc
     assert output["batchItemFailures"] == [{"itemIdentifier": broken["messageId"]}]
     assert "record" in output["outcomes"][broken["messageId"]]["error"]
     assert [item["record_id"] for item in aws.stored_items()] == [healthy["messageId"]]
+
+
+def test_sdk_errors_are_not_taken_for_a_records_failure(aws, monkeypatch):
+    # A checkpoint or replay error must reach the SDK (it fails or retries the invocation), not be
+    # swallowed as one record's failure: here the first step call raises a retryable InvocationError.
+    operation = "step" if ORCHESTRATOR.STEP_MODE == "durable_step" else "invoke"
+    original = getattr(DurableContext, operation)
+    raised = []
+
+    def flaky_sdk(self, *args, **kwargs):
+        if not raised:
+            raised.append(True)
+            raise InvocationError("checkpoint service briefly unavailable")
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(DurableContext, operation, flaky_sdk)
+    record = sqs_record(REFERENCE_MESSAGE)
+
+    output = run([record])
+
+    assert raised
+    assert output["outcomes"][record["messageId"]]["outcome"] == "stored"  # the invocation was retried
+    assert len(aws.stored_items()) == 1
 
 
 def test_failure_on_last_delivery_goes_to_dlq_with_last_error(aws, settings):
