@@ -220,6 +220,10 @@ def run_step_in_process(ctx: DurableContext, step: str, payload: dict[str, Any],
 def process_record(ctx: DurableContext, record: Record, execution_id: str) -> Outcome:
     """Run one record through the chain; one record's failure never fails the batch."""
     message_id = record["messageId"]
+    # Records run on concurrent map branches sharing one logger, so a step's set_correlation_id
+    # (process-wide) would tag other records' lines. Keys set here live in this branch's own
+    # context (the SDK runs each branch in a copy) and take precedence over process-wide ones.
+    logger.thread_safe_append_keys(correlation_id=message_id)
     try:
         verdict = run_step_in_process(
             ctx, VALIDATION_STEP, {"message_id": message_id, "body": record["body"]}, "valid", "errors", "record"

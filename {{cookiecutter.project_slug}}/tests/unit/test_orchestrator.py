@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import io
 import json
+import logging
 import math
 import threading
+import time
 from collections import Counter
 from typing import Any
 
 from aws_durable_execution_sdk_python import DurableContext
 from aws_durable_execution_sdk_python.exceptions import InvocationError
 from aws_durable_execution_sdk_python.execution import InvocationStatus
+from aws_lambda_powertools import Logger
 from conftest import REFERENCE_MESSAGE, STEPS
 
 from local import pipeline
@@ -276,3 +280,34 @@ def test_outcomes_are_counted_once_per_batch_in_the_metrics(aws, capsys):
         {"RecordsStored": [1.0], "RecordsRejected": [1.0], "RecordsDeadLettered": [0.0], "RecordsFailed": [0.0]},
         {"RecordsStored": [0.0], "RecordsRejected": [0.0], "RecordsDeadLettered": [0.0], "RecordsFailed": [0.0]},
     ]
+
+
+def test_every_step_log_line_carries_its_own_records_correlation_id(aws):
+    # durable_step runs records' steps on concurrent threads that share one logger; lambda_invoke
+    # runs one record after another in each step function. Either way no line may name another record.
+    step_logger = Logger()
+    written = io.StringIO()
+    copy = logging.StreamHandler(written)
+    copy.setFormatter(step_logger.registered_formatter)
+
+    def wrap_step(step, handler):
+        def wrapped(event: dict[str, Any], context: Any):
+            output = handler(event, context)  # sets the correlation id, as every step does
+            time.sleep(0.02)  # the other records' steps run meanwhile
+            step_logger.info("step finished", extra={"finished_record": event["message_id"]})
+            return output
+
+        return wrapped
+
+    records = [sqs_record(REFERENCE_MESSAGE) for _ in range(6)]
+    step_logger.addHandler(copy)
+    try:
+        with pipeline.make_runner(wrap_step=wrap_step) as runner:
+            result = runner.run(input=sqs_event(records), execution_timeout=120)
+    finally:
+        step_logger.removeHandler(copy)
+    assert result.status is InvocationStatus.SUCCEEDED, result.error
+
+    lines = [json.loads(line) for line in written.getvalue().splitlines() if '"step finished"' in line]
+    assert len(lines) == len(records) * len(STEPS)
+    assert [line["correlation_id"] for line in lines] == [line["finished_record"] for line in lines]
