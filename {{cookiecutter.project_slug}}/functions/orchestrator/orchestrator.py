@@ -292,6 +292,9 @@ def outcome_counts(outcomes: dict[str, Outcome]) -> dict[str, int]:
 @durable_execution
 def handler(event: dict[str, Any], context: DurableContext) -> dict[str, Any]:
     context.set_logger(logger)
+    # Batch lines name no record: hide the id a step set process-wide (same process in durable_step
+    # mode, and on a warm start). Record branches set their own in process_record.
+    logger.thread_safe_append_keys(correlation_id=None)
     records: list[Record] = event.get("Records", [])
     execution_id = context.execution_context.durable_execution_arn
     run = run_in_process if STEP_MODE == "durable_step" else run_in_groups

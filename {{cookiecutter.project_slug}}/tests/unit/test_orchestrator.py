@@ -282,7 +282,7 @@ def test_outcomes_are_counted_once_per_batch_in_the_metrics(aws, capsys):
     ]
 
 
-def test_every_step_log_line_carries_its_own_records_correlation_id(aws):
+def test_log_lines_carry_their_own_records_correlation_id_and_batch_lines_none(aws):
     # durable_step runs records' steps on concurrent threads that share one logger; lambda_invoke
     # runs one record after another in each step function. Either way no line may name another record.
     step_logger = Logger()
@@ -308,6 +308,9 @@ def test_every_step_log_line_carries_its_own_records_correlation_id(aws):
         step_logger.removeHandler(copy)
     assert result.status is InvocationStatus.SUCCEEDED, result.error
 
-    lines = [json.loads(line) for line in written.getvalue().splitlines() if '"step finished"' in line]
+    logged = [json.loads(line) for line in written.getvalue().splitlines()]
+    lines = [line for line in logged if line["message"] == "step finished"]
     assert len(lines) == len(records) * len(STEPS)
     assert [line["correlation_id"] for line in lines] == [line["finished_record"] for line in lines]
+    batch_done = [line for line in logged if line["message"] == "batch done"]
+    assert batch_done and all("correlation_id" not in line for line in batch_done)
