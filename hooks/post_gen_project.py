@@ -26,19 +26,15 @@ MACHINE_SPECIFIC_KEYS = {"_output_dir", "_repo_dir", "_checkout"}
 # What each answer makes unnecessary: (condition on the answers, paths to remove). One list, on purpose.
 REMOVE_WHEN: list[tuple[Callable[[dict[str, Any]], bool], list[str]]] = [
     (lambda answers: True, [str(BLUEPRINTS)]),  # consumed by lay_out_steps
-    # One function per step: the orchestrator is packaged on its own, without the shared entry point.
+    # One function per step: the orchestrator is packaged on its own and invokes the step functions.
     (
         lambda answers: answers["step_mode"] == "lambda_invoke",
-        ["functions/durable_step_entry.py", "functions/requirements.txt"],
+        ["functions/durable_step_entry.py", "functions/requirements.txt", "functions/orchestrator/inline_steps.py"],
     ),
-    # Steps run inside the orchestrator, one record per call: no step functions to send groups to.
+    # Steps run inside the orchestrator: no step functions to invoke.
     (
         lambda answers: answers["step_mode"] == "durable_step",
-        [
-            "functions/orchestrator/step_groups.py",
-            "tests/unit/test_step_entries.py",
-            "tests/unit/test_grouped_invokes.py",
-        ],
+        ["functions/orchestrator/invoke_steps.py", "tests/unit/test_step_functions.py"],
     ),
 ]
 
@@ -73,20 +69,11 @@ def materialise_step(step: str, blueprint: Path, project: Path) -> list[Path]:
     return kept
 
 
-def write_step_entry(step: str, project: Path) -> None:
-    """The step function's Lambda entry point (lambda_invoke mode): template-owned, so always rewritten."""
-    source = project / BLUEPRINTS / f"{PLACEHOLDER}_entry.py"
-    target = project / "functions" / step / f"{step}_entry.py"
-    target.write_text(source.read_text(encoding="utf-8").replace(PLACEHOLDER, step), encoding="utf-8")
-
-
 def lay_out_steps(answers: dict[str, Any], project: Path) -> list[Path]:
     steps = parse_steps(answers["step_names"])
     kept = []
     for position, step in enumerate(steps):
         kept += materialise_step(step, project / BLUEPRINTS / blueprint_for(position, len(steps), step), project)
-        if answers["step_mode"] == "lambda_invoke":
-            write_step_entry(step, project)
     return kept
 
 
@@ -128,14 +115,28 @@ def check_rendered(project: Path) -> list[str]:
         template = yaml.load((project / "template.yaml").read_text(encoding="utf-8"), Loader=CloudFormationLoader)
     except yaml.YAMLError as error:
         return [f"template.yaml is not valid YAML: {error}"]
-    for name, resource in template.get("Resources", {}).items():
+    resources = template.get("Resources", {})
+    layers = {  # a function's handler may live in a layer of this template (Lambda puts it on the path)
+        name: resource["Properties"]["ContentUri"]
+        for name, resource in resources.items()
+        if resource.get("Type") == "AWS::Serverless::LayerVersion"
+    }
+    global_layers = template.get("Globals", {}).get("Function", {}).get("Layers", [])
+    for name, resource in resources.items():
         if resource.get("Type") != "AWS::Serverless::Function":
             continue
         properties = resource["Properties"]
         module, _, function = properties["Handler"].rpartition(".")
-        source = project / properties["CodeUri"] / f"{module}.py"
-        if not source.is_file():
-            problems.append(f"{name}: handler module {source.relative_to(project)} does not exist")
+        roots = [properties["CodeUri"]] + [
+            layers[layer["Ref"]]
+            for layer in [*global_layers, *properties.get("Layers", [])]
+            if isinstance(layer, dict) and layer.get("Ref") in layers
+        ]
+        relative = f"{module.replace('.', '/')}.py"
+        source = next((project / root / relative for root in roots if (project / root / relative).is_file()), None)
+        if source is None:
+            places = ", ".join(str(root) for root in roots)
+            problems.append(f"{name}: handler module {relative} is in none of {places}")
         elif not re.search(
             rf"^(def {re.escape(function)}\(|from \S+ import .*\b{re.escape(function)}\b)",
             source.read_text(encoding="utf-8"),

@@ -10,12 +10,15 @@ functions so tests import and check them one by one.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import keyword
 import re
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 RUNTIMES = ("python3.14", "python3.13")  # Lambda's Python runtimes with durable functions
@@ -27,6 +30,24 @@ RESERVED_STEP_NAMES = {"orchestrator"}  # OrchestratorFunction and functions/orc
 MAX_STEPS = 20
 MAX_STEP_NAME = 40
 MAX_FREE_TEXT = 1000
+
+
+QUOTAS_FILE = Path("runtime", "pipeline_runtime", "quotas.py")  # in the project template folder
+
+
+TEMPLATE_DIR: str | None = None  # set from cookiecutter when the hook runs; tests load the hook from the template
+
+
+def load_quotas(template_dir: str | Path | None = None) -> ModuleType:
+    """The AWS figures and batch plan the generated runtime uses, read from the template itself (one copy)."""
+    template_dir = template_dir or TEMPLATE_DIR
+    root = Path(template_dir) if template_dir else Path(__file__).resolve().parents[1]
+    # The project template is the folder whose name holds "cookiecutter", as cookiecutter finds it.
+    project_template = next(path for path in root.iterdir() if path.is_dir() and "cookiecutter" in path.name)
+    spec = importlib.util.spec_from_file_location("pipeline_quotas", project_template / QUOTAS_FILE)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 @dataclass(frozen=True)
@@ -235,13 +256,61 @@ def check_batching(answers: dict) -> list[Problem]:
     return problems
 
 
-def retry_backoff_seconds(retry: dict) -> int:
-    """Total backoff one operation can spend on retries, as pipeline_config.RetryPolicy computes it."""
-    total = 0
-    for next_attempt in range(2, int(retry["max_attempts"]) + 1):
-        delay = retry["initial_delay_seconds"] * retry["backoff_rate"] ** (next_attempt - 2)
-        total += int(min(delay, retry["max_delay_seconds"]))
-    return total
+def retry_delays(retry: dict, quotas: ModuleType) -> list[int]:
+    """Seconds waited before each retry of a step, as the durable SDK's strategy computes them."""
+    return quotas.retry_delays(
+        int(retry["max_attempts"]), retry["initial_delay_seconds"], retry["backoff_rate"], retry["max_delay_seconds"]
+    )
+
+
+def batch_plan(answers: dict) -> dict[str, Any] | None:
+    """Mode, steps, batch size, record concurrency and attempts, once each is valid; None otherwise."""
+    steps = parse_steps(answers.get("step_names", ""))
+    batch = parse_whole_number(answers.get("batch_size", ""))
+    raw_concurrency = str(answers.get("record_concurrency", "")).strip()
+    concurrency = parse_whole_number(raw_concurrency) if raw_concurrency else batch
+    retry = answers.get("_step_retry")
+    if not (steps and batch and concurrency and 1 <= concurrency <= batch and isinstance(retry, dict)):
+        return None
+    if answers.get("step_mode") not in STEP_MODES:
+        return None
+    return {
+        "step_mode": answers["step_mode"],
+        "step_count": len(steps),
+        "batch_size": batch,
+        "record_concurrency": concurrency,
+        "attempts": int(retry["max_attempts"]),
+    }
+
+
+def check_operations(answers: dict) -> list[Problem]:
+    """No batch the options allow may need more durable operations than AWS allows one execution."""
+    plan = batch_plan(answers)
+    if plan is None:
+        return []
+    quotas = load_quotas()
+    worst = quotas.worst_case_operations(**plan)
+    if worst <= quotas.MAX_OPERATIONS:
+        return []
+    smallest = quotas.smallest_fitting_record_concurrency(
+        plan["step_mode"], plan["step_count"], plan["batch_size"], plan["attempts"]
+    )
+    largest = quotas.largest_fitting_batch(
+        plan["step_mode"], plan["step_count"], plan["record_concurrency"], plan["attempts"]
+    )
+    waves = quotas.wave_count(plan["step_mode"], plan["batch_size"], plan["record_concurrency"])
+    return [
+        Problem(
+            "record_concurrency",
+            answers.get("record_concurrency", ""),
+            f"at least {smallest} with batch_size {plan['batch_size']} and {plan['step_count']} steps "
+            f"(or keep it and set batch_size to at most {largest})",
+            f"a batch runs in {waves} waves of record_concurrency records, each up to "
+            f"{quotas.operations_per_wave(plan['step_count'], plan['attempts'], waves > 1)} durable operations when "
+            f"every step retries, so up to {worst:,} per execution; AWS allows {quotas.MAX_OPERATIONS:,} "
+            "(a hard limit)",
+        )
+    ]
 
 
 def check_timeouts(answers: dict) -> list[Problem]:
@@ -279,21 +348,29 @@ def check_timeouts(answers: dict) -> list[Problem]:
                 "SQS would redeliver a batch that is still being processed",
             )
         )
-    steps = parse_steps(answers.get("step_names", ""))
-    retry = answers.get("_step_retry")
-    if isinstance(retry, dict) and steps:
-        # Worst case for one record: every step and the dead-letter send use all their retries.
-        worst = (len(steps) + 1) * retry_backoff_seconds(retry)
+    plan = batch_plan(answers)
+    if plan is not None:
+        # Worst case: in every wave, every step, the staging and the settling use all their retries.
+        quotas = load_quotas()
+        delays = retry_delays(answers["_step_retry"], quotas)
+        worst = quotas.worst_case_backoff_seconds(
+            plan["step_mode"], plan["step_count"], plan["batch_size"], plan["record_concurrency"], delays
+        )
         if worst >= execution_timeout:
-            problems.append(
-                Problem(
-                    "execution_timeout_seconds",
-                    answers["execution_timeout_seconds"],
-                    f"more than {worst} for {len(steps)} steps",
-                    f"one record's retries can wait {worst} s in backoff ({retry['max_attempts']} attempts per "
-                    "step), which must fit inside the execution",
-                )
+            waves = quotas.wave_count(plan["step_mode"], plan["batch_size"], plan["record_concurrency"])
+            why = (
+                f"a batch's retries can wait {worst} s in backoff ({plan['attempts']} attempts per step, waits of "
+                f"{', '.join(map(str, delays))} s, in each of its {waves} wave(s)), which must fit inside the execution"
             )
+            if worst < 900:
+                accepted = f"more than {worst} for {plan['step_count']} steps in {waves} wave(s)"
+                problems.append(Problem("execution_timeout_seconds", answers["execution_timeout_seconds"], accepted, why))
+            else:  # no execution timeout can hold it: fewer waves can
+                per_wave = worst // waves
+                most_waves = max(1, (execution_timeout - 1) // per_wave)
+                smallest = -(-plan["batch_size"] // most_waves)
+                accepted = f"at least {smallest} with batch_size {plan['batch_size']} ({most_waves} waves at most)"
+                problems.append(Problem("record_concurrency", answers.get("record_concurrency", ""), accepted, why))
     return problems
 
 
@@ -304,6 +381,7 @@ RULES: tuple[Callable[[dict], list[Problem]], ...] = (
     check_table_name,
     check_step_names,
     check_batching,
+    check_operations,
     check_timeouts,
     check_choices,
     check_region,
@@ -335,4 +413,5 @@ def main(answers: dict) -> int:
 
 
 if __name__ == "__main__":
+    TEMPLATE_DIR = json.loads(r"""{{ {"path": template_dir()} | tojson }}""")["path"]
     sys.exit(main(json.loads(r"""{{ cookiecutter | tojson }}""")))

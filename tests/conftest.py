@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import subprocess
 import sys
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import pytest
@@ -13,6 +15,15 @@ from cookiecutter.main import cookiecutter
 
 TEMPLATE_DIR = Path(__file__).resolve().parents[1]
 DEFAULTS: dict[str, Any] = json.loads((TEMPLATE_DIR / "cookiecutter.json").read_text())
+QUOTAS_FILE = TEMPLATE_DIR / "{{cookiecutter.project_slug}}" / "runtime" / "pipeline_runtime" / "quotas.py"
+
+
+def template_quotas() -> ModuleType:
+    """The AWS figures and batch plan, from the one copy the generated runtime ships."""
+    spec = importlib.util.spec_from_file_location("template_quotas", QUOTAS_FILE)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def isolated_config(tmp: Path) -> Path:

@@ -120,4 +120,7 @@ def test_sam_build_without_docker_for_python313(tmp_path):
     assert (built / "OrchestratorFunction" / "orchestrator.py").exists()
     assert (built / "OrchestratorFunction" / "aws_durable_execution_sdk_python").is_dir()
     assert (built / "StoreFunction" / "store_step.py").exists()
-    assert (built / "StoreFunction" / "store_entry.py").exists()
+    assert not (built / "StoreFunction" / "pipeline_runtime").exists()  # shared through the layer, not copied
+    layer = next(built.glob("PipelineRuntimeLayer*"))
+    assert (layer / "python" / "pipeline_runtime" / "step_function.py").exists()
+    assert (layer / "python" / "aws_lambda_powertools").is_dir()

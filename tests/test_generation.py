@@ -22,7 +22,20 @@ SUPPORTED_COMBINATIONS: list[dict[str, str]] = [
     {"step_names": "ingest,clean,enrich,score,persist"},
     {"step_names": " validate , transform,, store "},
     {"batch_size": "1"},
-    {"batch_size": "10000", "max_batching_window_seconds": "30", "record_concurrency": "100"},
+    {"batch_size": "10000", "max_batching_window_seconds": "30", "record_concurrency": "500"},
+    {  # the most steps and the largest batch: the smallest record_concurrency whose worst case fits
+        "step_names": ",".join(f"step_{n}" for n in range(1, 21)),
+        "batch_size": "10000",
+        "max_batching_window_seconds": "300",
+        "record_concurrency": "1667",
+    },
+    {
+        "step_mode": "durable_step",
+        "step_names": ",".join(f"step_{n}" for n in range(1, 21)),
+        "batch_size": "10000",
+        "max_batching_window_seconds": "300",
+        "record_concurrency": "1",
+    },
     {"batch_size": "10", "max_batching_window_seconds": "0", "record_concurrency": "3"},
     {"runtime": "python3.13"},
     {"runtime": "python3.14", "architecture": "x86_64"},
@@ -90,8 +103,9 @@ def test_template_yaml_wires_one_function_per_step(baked, answers):
     }
     if merged["step_mode"] == "lambda_invoke":
         assert list(functions) == [*steps_of(answers), "orchestrator"]
-        for step, name in list(functions.items())[:-1]:  # the template-owned entry runs the user's handler
-            assert resources[name]["Properties"]["Handler"] == f"{step}_entry.handler"
+        for step, name in list(functions.items())[:-1]:  # the runtime layer's entry runs the user's handler
+            assert resources[name]["Properties"]["Handler"] == "pipeline_runtime.step_function.handler"
+            assert resources[name]["Properties"]["Environment"]["Variables"]["STEP_NAME"] == step
     else:  # one function holding the orchestrator and every step
         assert list(functions) == ["functions"]
         assert resources["OrchestratorFunction"]["Properties"]["Handler"] == "durable_step_entry.handler"
@@ -120,14 +134,15 @@ def test_every_step_has_code_and_a_test(baked, answers):
     project = baked(answers)
     mode = answers_with_defaults(answers)["step_mode"]
     assert (project / "functions" / "durable_step_entry.py").exists() == (mode == "durable_step")
-    grouped = mode == "lambda_invoke"  # step functions take groups of records
-    assert (project / "functions" / "orchestrator" / "step_groups.py").exists() == grouped
-    assert (project / "tests" / "unit" / "test_step_entries.py").exists() == grouped
-    assert (project / "tests" / "unit" / "test_grouped_invokes.py").exists() == grouped
+    invoked = mode == "lambda_invoke"  # only the chosen mode's module and tests are rendered
+    assert (project / "functions" / "orchestrator" / "invoke_steps.py").exists() == invoked
+    assert (project / "functions" / "orchestrator" / "inline_steps.py").exists() == (not invoked)
+    assert (project / "tests" / "unit" / "test_step_functions.py").exists() == invoked
+    assert (project / "runtime" / "pipeline_runtime" / "step_calls.py").is_file()
     for step in steps_of(answers):
-        assert (project / "functions" / step / f"{step}_step.py").is_file()
-        assert (project / "functions" / step / f"{step}_entry.py").exists() == grouped
-        assert (project / "functions" / step / "requirements.txt").is_file()
+        assert sorted(path.name for path in (project / "functions" / step).iterdir()) == sorted(
+            ["requirements.txt", f"{step}_step.py"]
+        )
         assert (project / "tests" / "unit" / f"test_{step}_step.py").is_file()
     config = (project / "functions" / "orchestrator" / "pipeline_config.py").read_text()
     namespace: dict = {}
@@ -172,6 +187,9 @@ UNSUPPORTED_COMBINATIONS: list[dict[str, str]] = [
     {"function_timeout_seconds": "900", "execution_timeout_seconds": "600"},
     {"step_names": "validate,store", "execution_timeout_seconds": "18", "function_timeout_seconds": "10"},
     {"step_names": "validate,a_1b,a1b,store"},
+    # each wave of one record costs up to 22 operations: 10000 of them cross AWS's 3,000 per execution
+    {"batch_size": "10000", "max_batching_window_seconds": "5", "record_concurrency": "1"},
+    {"batch_size": "10000", "max_batching_window_seconds": "5", "record_concurrency": "344"},  # backoff > 900 s
 ]
 
 

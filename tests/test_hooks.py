@@ -9,6 +9,8 @@ import sys
 import tomllib
 
 import pytest
+from aws_durable_execution_sdk_python.config import Duration, JitterStrategy
+from aws_durable_execution_sdk_python.retries import RetryStrategyConfig, create_retry_strategy
 from conftest import DEFAULTS, TEMPLATE_DIR, bake, replay, run_cookiecutter_cli
 from cookiecutter.exceptions import CookiecutterException, FailedHookException
 from hypothesis import HealthCheck, given, settings
@@ -124,13 +126,72 @@ def test_function_timeout_cannot_exceed_execution_timeout():
     assert problem.option == "function_timeout_seconds" and "at most execution_timeout_seconds (100)" in str(problem)
 
 
+QUOTAS = pre_gen.load_quotas(TEMPLATE_DIR)
+
+
+def test_retry_waits_are_the_durable_sdks_own():
+    retry = DEFAULTS["_step_retry"]
+    strategy = create_retry_strategy(
+        RetryStrategyConfig(
+            max_attempts=retry["max_attempts"],
+            initial_delay=Duration.from_seconds(retry["initial_delay_seconds"]),
+            backoff_rate=retry["backoff_rate"],
+            max_delay=Duration.from_seconds(retry["max_delay_seconds"]),
+            jitter_strategy=JitterStrategy.NONE,
+        )
+    )
+    sdk = [strategy(RuntimeError("transient"), made).delay_seconds for made in range(1, retry["max_attempts"])]
+    assert pre_gen.retry_delays(retry, QUOTAS) == sdk == [2, 4]
+    odd = {"max_attempts": 6, "initial_delay_seconds": 3, "backoff_rate": 1.5, "max_delay_seconds": 7}
+    odd_strategy = create_retry_strategy(
+        RetryStrategyConfig(
+            max_attempts=6,
+            initial_delay=Duration.from_seconds(3),
+            backoff_rate=1.5,
+            max_delay=Duration.from_seconds(7),
+            jitter_strategy=JitterStrategy.NONE,
+        )
+    )
+    assert pre_gen.retry_delays(odd, QUOTAS) == [odd_strategy(RuntimeError(), made).delay_seconds for made in range(1, 6)]
+
+
 def test_retry_backoff_must_fit_in_the_execution_timeout():
-    backoff = pre_gen.retry_backoff_seconds(DEFAULTS["_step_retry"])
-    assert backoff == 2 + 4  # 3 attempts: waits of 2 s then 4 s
-    worst = 4 * backoff  # 3 steps and the dead-letter send
+    worst = (3 + 2) * (2 + 4)  # every step, staging and settling wait 2 s then 4 s
     assert problems_for(execution_timeout_seconds=str(worst + 1), function_timeout_seconds="1") == []
     [problem] = problems_for(execution_timeout_seconds=str(worst), function_timeout_seconds="1")
     assert problem.option == "execution_timeout_seconds" and f"more than {worst}" in str(problem)
+
+
+def test_waves_whose_backoff_no_timeout_can_hold_ask_for_a_larger_record_concurrency():
+    many_waves = {"batch_size": "10000", "max_batching_window_seconds": "5"}
+    assert problems_for(**many_waves, record_concurrency="345") == []  # 29 waves x 30 s = 870 s
+    [problem] = problems_for(**many_waves, record_concurrency="344")  # 30 waves: 900 s
+    assert problem.option == "record_concurrency" and "at least 345 with batch_size 10000" in str(problem)
+
+
+@pytest.mark.parametrize("steps", [2, 3, 20])
+def test_operations_rule_names_the_smallest_record_concurrency_that_fits(steps):
+    # Checked on its own: with the template's retry settings the backoff rule binds first.
+    answers = {**VALID, "step_names": ",".join(f"s{n}" for n in range(steps)), "batch_size": "10000"}
+    smallest = QUOTAS.smallest_fitting_record_concurrency("lambda_invoke", steps, 10000, 3)
+    assert pre_gen.check_operations({**answers, "record_concurrency": str(smallest)}) == []
+    [problem] = pre_gen.check_operations({**answers, "record_concurrency": str(smallest - 1)})
+    assert problem.option == "record_concurrency"
+    assert f"at least {smallest} with batch_size 10000 and {steps} steps" in str(problem)
+    assert "AWS allows 3,000 (a hard limit)" in str(problem)
+    assert pre_gen.check_operations({**answers, "record_concurrency": "1", "step_mode": "durable_step"}) == []
+
+
+def test_worst_case_operations_formula():
+    # start + per wave: child context (several waves) + staging and settling (3 attempts) + 3 steps x (3 calls + 2 waits)
+    assert QUOTAS.worst_case_operations("lambda_invoke", 3, 5, 5, 3) == 1 + (3 + 15 + 3)
+    assert QUOTAS.worst_case_operations("lambda_invoke", 3, 10, 5, 3) == 1 + 2 * (1 + 3 + 15 + 3)
+    assert QUOTAS.worst_case_operations("durable_step", 20, 10000, 1, 3) == 1 + (3 + 100 + 3) <= 3000
+    assert QUOTAS.operations_when_nothing_fails("lambda_invoke", 3, 100, 100, by_reference=False) == 3 + 1
+    assert QUOTAS.largest_fitting_batch("durable_step", 20, 1, 3) == 10000
+    largest = QUOTAS.largest_fitting_batch("lambda_invoke", 3, 10, 3)
+    assert QUOTAS.worst_case_operations("lambda_invoke", 3, largest, 10, 3) <= 3000
+    assert QUOTAS.worst_case_operations("lambda_invoke", 3, largest + 10, 10, 3) > 3000
 
 
 def test_every_problem_is_reported_at_once():
@@ -248,11 +309,12 @@ def test_post_hook_finds_a_missing_handler(tmp_path):
     project = bake(tmp_path / "out")
     assert post_gen.check_rendered(project) == []
 
-    (project / "functions" / "store" / "store_entry.py").unlink()
+    (project / "runtime" / "pipeline_runtime" / "step_function.py").unlink()
     (project / "events" / "sqs-batch.json").write_text("{broken")
 
     problems = post_gen.check_rendered(project)
-    assert any("StoreFunction: handler module functions/store/store_entry.py does not exist" in p for p in problems)
+    missing = "handler module pipeline_runtime/step_function.py is in none of functions/store/, runtime/"
+    assert any(p.startswith(f"StoreFunction: {missing}") for p in problems)
     assert any("events/sqs-batch.json is not valid JSON" in p for p in problems)
 
     (project / "template.yaml").write_text("Resources: [unclosed")
@@ -263,9 +325,9 @@ def test_post_hook_is_safe_to_rerun_and_keeps_user_code(tmp_path, monkeypatch):
     project = bake(tmp_path / "out")
     step_file = project / "functions" / "transform" / "transform_step.py"
     step_file.write_text(step_file.read_text() + "\n# my logic\n")
-    entry_file = project / "functions" / "transform" / "transform_entry.py"
-    rendered_entry = entry_file.read_text()
-    entry_file.write_text("# stale\n")
+    step_test = project / "tests" / "unit" / "test_transform_step.py"
+    step_test.write_text(step_test.read_text() + "\n# my test\n")
+    (project / "functions" / "enrich").mkdir()  # a step added by hand: the hook leaves it alone
     raw = bake(tmp_path / "raw", accept_hooks=False)  # what a second run renders before its hook
     shutil.copytree(raw / ".blueprints", project / ".blueprints")
     monkeypatch.chdir(project)
@@ -273,8 +335,10 @@ def test_post_hook_is_safe_to_rerun_and_keeps_user_code(tmp_path, monkeypatch):
     assert post_gen.main(json.loads((project / ".cookiecutter.json").read_text())["cookiecutter"]) == 0
 
     assert step_file.read_text().endswith("# my logic\n")
-    assert entry_file.read_text() == rendered_entry  # template-owned: rewritten
+    assert step_test.read_text().endswith("# my test\n")
+    assert (project / "functions" / "enrich").is_dir()
     assert not (project / ".blueprints").exists()
+    assert not (project / "functions" / "orchestrator" / "inline_steps.py").exists()  # the other mode's module
 
 
 # --- property: whatever the strings, a clean error or a parsable project -----------------------

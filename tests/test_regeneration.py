@@ -170,9 +170,9 @@ def template_history(tmp_path: Path) -> Path:
     return repo
 
 
-def test_upgrade_from_v1_keeps_step_code_and_moves_functions_to_grouped_entry_points(template_history, tmp_path):
-    # v1.0.0 invoked each step function once per record, at <step>_step.handler; now each function's
-    # handler is a template-owned <step>_entry.py that runs that same per-record handler on a group.
+def test_upgrade_from_v1_keeps_step_code_and_runs_it_from_the_runtime_layer(template_history, tmp_path):
+    # v1.0.0 invoked each step function once per record, at <step>_step.handler; now every step
+    # function's handler is the runtime layer's, which runs that same per-record handler.
     run(
         BIN / "cruft", "create", "--no-input", "--checkout", "v1.0.0", "--output-dir", tmp_path / "out",
         template_history, cwd=tmp_path,
@@ -191,9 +191,11 @@ def test_upgrade_from_v1_keeps_step_code_and_moves_functions_to_grouped_entry_po
     template = yaml_parse((project / "template.yaml").read_text())
     for step in ("validate", "transform", "store"):
         function = template["Resources"][f"{step.capitalize()}Function"]["Properties"]
-        assert function["Handler"] == f"{step}_entry.handler"
-        assert (project / "functions" / step / f"{step}_entry.py").is_file()
+        assert function["Handler"] == "pipeline_runtime.step_function.handler"
+        assert function["Environment"]["Variables"]["STEP_NAME"] == step
     assert transform.read_text() == edited
     assert_clean_merge(project)
+    # The store step was not edited, so cruft's three-way merge brought in the blueprint's claim check.
+    assert "fit_item(" in (project / "functions" / "store" / "store_step.py").read_text()
     suite = run(sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", cwd=project, check=False)
     assert suite.returncode == 0, suite.stdout[-3000:]

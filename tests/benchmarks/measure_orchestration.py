@@ -34,18 +34,33 @@ os.environ.update(
 from aws_durable_execution_sdk_python import DurableContext, InvokeError, durable_execution
 from aws_durable_execution_sdk_python.execution import InvocationStatus
 from aws_durable_execution_sdk_python.lambda_service import OperationType
-from local import pipeline
-from local.events import sqs_event, sqs_record
+from local import aws_limits, pipeline
+from local.events import event_bytes, sqs_event, sqs_record
+from local.quota_guard import QuotaGuard
 from local.template_values import load_settings
 from moto import mock_aws
+from pipeline_runtime import quotas
 
 BODY = {"data_source": "bench.csv", "processing_type": "standard"}
 
 
 def body(padded_to: int) -> str:
-    """The reference message, padded with a `notes` field to at least `padded_to` bytes."""
+    """The reference message, padded with a `notes` field to `padded_to` bytes (if larger)."""
     plain = json.dumps(BODY)
-    return json.dumps({**BODY, "notes": "n" * max(0, padded_to - len(plain) - 13)}) if padded_to else plain
+    return json.dumps({**BODY, "notes": "n" * max(0, padded_to - len(plain) - 13)}) if padded_to > len(plain) else plain
+
+
+def largest_batch(body_bytes: int) -> int:
+    """The most records of this body size one event source mapping batch holds: 10,000, and 6 MB of event."""
+    per_record = event_bytes([sqs_record(body(body_bytes))]) - event_bytes([]) + 1
+    return min(quotas.MAX_BATCH_RECORDS, (quotas.MAX_SYNC_PAYLOAD_BYTES - event_bytes([])) // per_record)
+
+
+def operations_in_history(result: Any) -> int:
+    """Durable operations as the execution's own records show them: the start, every operation, every retry."""
+    operations = result.get_all_operations()
+    retries = sum(max(0, (getattr(op, "attempt", None) or 1) - 1) for op in operations if op.operation_type is OperationType.STEP)
+    return 1 + len(operations) + retries
 
 
 class Counter:
@@ -92,7 +107,7 @@ def sequential_reference_orchestrator(steps: tuple[str, ...]):
     return handler
 
 
-def measure(size: int, baseline: bool, body_bytes: int = 0) -> dict[str, Any]:
+def measure(size: int, baseline: bool, body_bytes: int = 0, sdk_timing: bool = True) -> dict[str, Any]:
     os.environ["RECORD_CONCURRENCY"] = str(size)  # at least the batch size
     steps = tuple(pipeline.step_modules())
     orchestrator = sequential_reference_orchestrator(steps) if baseline else pipeline.orchestrator_module().handler
@@ -110,10 +125,12 @@ def measure(size: int, baseline: bool, body_bytes: int = 0) -> dict[str, Any]:
         return wrapped
 
     records = [sqs_record(body(body_bytes), message_id=str(uuid.uuid4())) for _ in range(size)]
+    guard = QuotaGuard(enforce=True)
     with pipeline.make_runner(
         orchestrator=counted_orchestrator,
         wrap_step=counted_step,
-        stop_signal_poll_seconds=pipeline.SDK_STOP_SIGNAL_POLL_SECONDS,
+        quota_guard=guard,
+        **({"stop_signal_poll_seconds": pipeline.SDK_STOP_SIGNAL_POLL_SECONDS} if sdk_timing else {}),
     ) as runner:
         if baseline:  # the reference's step functions take one record per invoke
             for step, module in pipeline.step_modules().items():
@@ -125,19 +142,41 @@ def measure(size: int, baseline: bool, body_bytes: int = 0) -> dict[str, Any]:
         raise SystemExit(f"benchmark run failed: {result.status} {result.error}")
     mode = "baseline" if baseline else pipeline.orchestrator_module().STEP_MODE
     operations = result.get_all_operations()
+    [usage] = guard.usage.values()
+    if usage.operations != operations_in_history(result):
+        raise SystemExit(f"the guard counted {usage.operations} operations, the history shows {operations_in_history(result)}")
     return {
         "orchestrator": "sequential reference" if baseline else mode,
         "step_mode": "lambda_invoke" if baseline else mode,
         "records": size,
         "body_bytes": len(records[0]["body"]),
+        "event_bytes": usage.input_bytes,
         "steps": len(steps),
         "orchestrator_invocations": invocations.value,
         # Lambda invocations of step functions, as the execution recorded them
         "chained_invokes": sum(op.operation_type is OperationType.CHAINED_INVOKE for op in operations),
         "step_executions": step_calls.value,  # one per record per step, wherever it ran
-        "checkpointed_operations": len(operations),
+        "durable_operations": usage.operations,  # what AWS counts against 3,000 and bills
+        "payload_bytes_written": usage.persisted_bytes,  # against 100 MB per execution
+        "largest_payload_bytes": usage.largest_payload_bytes,  # against 1 MiB per operation
+        "result_bytes": usage.result_bytes,  # against 6 MB
         "wall_seconds": round(wall, 3),
     }
+
+
+QUOTA_BODIES = [100, 10 * 1024, 200 * 1024]
+QUOTA_SIZES = [10, 100, 1000]
+
+
+def quota_matrix() -> list[dict[str, Any]]:
+    """Every body size at 10, 100 and 1000 records and at the largest batch it allows (6 MB of event)."""
+    rows = []
+    for body_bytes in QUOTA_BODIES:
+        largest = largest_batch(body_bytes)
+        for size in sorted({*(s for s in QUOTA_SIZES if s < largest), largest}):
+            row = measure(size, baseline=False, body_bytes=body_bytes, sdk_timing=False)
+            rows.append({**row, "largest_allowed": size == largest})
+    return rows
 
 
 def summarise(runs: list[dict[str, Any]]) -> dict[str, Any]:
@@ -160,16 +199,21 @@ def main() -> int:
     parser.add_argument("--baseline", type=int, nargs="*", default=[])
     parser.add_argument("--repeat", type=int, default=1, help="runs of each template size (the baseline runs once)")
     parser.add_argument("--body-bytes", type=int, default=0, help="pad each message body to this size")
+    parser.add_argument("--quota-matrix", action="store_true", help="only the quota matrix: body sizes x batch sizes")
     args = parser.parse_args()
     results = []
+    aws_limits.install()
     with mock_aws(), open(os.devnull, "w") as quiet:
         settings = load_settings()
         resources = pipeline.create_resources(settings, table_name="bench", queue_name="bench")
         with pipeline.environment(pipeline.function_environment(settings, resources)), redirect_stdout(quiet):
-            for size in args.sizes:
-                results.append(summarise([measure(size, False, args.body_bytes) for _ in range(args.repeat)]))
-            for size in args.baseline:
-                results.append(summarise([measure(size, True, args.body_bytes)]))
+            if args.quota_matrix:
+                results = quota_matrix()
+            else:
+                for size in args.sizes:
+                    results.append(summarise([measure(size, False, args.body_bytes) for _ in range(args.repeat)]))
+                for size in args.baseline:
+                    results.append(summarise([measure(size, True, args.body_bytes)]))
     print(json.dumps({"project": Path.cwd().name, "results": results}))
     return 0
 

@@ -1,6 +1,6 @@
 """Poll SQS and run the orchestrator the way Lambda's SQS event source mapping does.
 
-Like the real one: batches of up to `batch_size` gathered for up to the batching window, several
+Like the real one: batches of up to `batch_size` records and 6 MB gathered for up to the batching window, several
 batches in flight at once, the batch held invisible for the queue's visibility timeout while the
 durable execution runs, successful messages deleted, `batchItemFailures` left for redelivery (and
 so for the queue's redrive policy), and a failed execution returning the whole batch.
@@ -26,8 +26,9 @@ import boto3
 from aws_durable_execution_sdk_python.execution import InvocationStatus
 from aws_durable_execution_sdk_python_testing.runner import DurableFunctionTestRunner
 
-from local.events import sqs_event, sqs_record
+from local.events import event_bytes, sqs_event, sqs_record
 from local.template_values import PipelineSettings
+from pipeline_runtime.quotas import MAX_SYNC_PAYLOAD_BYTES
 
 
 @dataclass
@@ -36,19 +37,21 @@ class PollStats:
     failed_executions: int = 0
     timed_out_executions: int = 0
     redeliveries: int = 0
+    largest_batch_bytes: int = 0
     outcomes: dict[str, int] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def add(
-        self, outcomes: dict[str, dict[str, Any]], failed_execution: bool, timed_out: bool, redeliveries: int
+        self, counts: dict[str, int], failed_execution: bool, timed_out: bool, redeliveries: int, batch_bytes: int
     ) -> None:
         with self._lock:
             self.batches += 1
             self.failed_executions += failed_execution
             self.timed_out_executions += timed_out
             self.redeliveries += redeliveries
-            for outcome in outcomes.values():
-                self.outcomes[outcome["outcome"]] = self.outcomes.get(outcome["outcome"], 0) + 1
+            self.largest_batch_bytes = max(self.largest_batch_bytes, batch_bytes)
+            for outcome, count in counts.items():
+                self.outcomes[outcome] = self.outcomes.get(outcome, 0) + count
 
 
 @dataclass
@@ -60,6 +63,7 @@ class EventSourceMapping:
     retry_after: int = 0
     execution_deadline: float = 60
     stats: PollStats = field(default_factory=PollStats)
+    failures: list[str] = field(default_factory=list)  # why executions failed, for the report
 
     def __post_init__(self) -> None:
         self.sqs = boto3.client("sqs")
@@ -74,9 +78,20 @@ class EventSourceMapping:
         )["Attributes"]
         return int(attributes["ApproximateNumberOfMessages"]), int(attributes["ApproximateNumberOfMessagesNotVisible"])
 
+    def record(self, message: dict[str, Any]) -> dict[str, Any]:
+        """The event record Lambda builds from a received message."""
+        return sqs_record(
+            message["Body"],
+            message_id=message["MessageId"],
+            receive_count=int(message["Attributes"]["ApproximateReceiveCount"]),
+            queue_arn=self.queue_arn,
+        ) | {"receiptHandle": message["ReceiptHandle"]}
+
     def gather_batch(self) -> list[dict[str, Any]]:
+        """Up to batch_size messages whose event stays within 6 MB; one that would not fit waits for the next."""
         deadline = time.monotonic() + self.settings.max_batching_window_seconds
         messages: list[dict[str, Any]] = []
+        size = event_bytes([])
         while len(messages) < self.settings.batch_size:
             wanted = min(10, self.settings.batch_size - len(messages))
             received = self.sqs.receive_message(
@@ -85,28 +100,27 @@ class EventSourceMapping:
                 AttributeNames=["All"],
                 MessageAttributeNames=["All"],
             ).get("Messages", [])
-            messages += received
+            for message in received:
+                record_size = event_bytes([self.record(message)]) - event_bytes([]) + 1  # with its separator
+                if messages and size + record_size > MAX_SYNC_PAYLOAD_BYTES:
+                    self.sqs.change_message_visibility(
+                        QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=0
+                    )
+                    return messages
+                messages.append(message)
+                size += record_size
             if time.monotonic() >= deadline or len(received) < wanted:  # window over, or nothing more visible
                 break
         return messages
 
     def process_batch(self, messages: list[dict[str, Any]]) -> None:
-        records = [
-            sqs_record(
-                m["Body"],
-                message_id=m["MessageId"],
-                receive_count=int(m["Attributes"]["ApproximateReceiveCount"]),
-                queue_arn=self.queue_arn,
-            )
-            | {"receiptHandle": m["ReceiptHandle"]}
-            for m in messages
-        ]
-        arn = self.runner.run_async(
-            input=sqs_event(records),
-            execution_timeout=self.settings.execution_timeout_seconds,
-            execution_name=f"batch-{uuid.uuid4()}",
-        )
+        event = sqs_event([self.record(message) for message in messages])
         try:
+            arn = self.runner.run_async(
+                input=event,
+                execution_timeout=self.settings.execution_timeout_seconds,
+                execution_name=f"batch-{uuid.uuid4()}",
+            )
             result = self.runner.wait_for_result(arn, timeout=self.execution_deadline)
         except TimeoutError:
             result = None
@@ -115,14 +129,17 @@ class EventSourceMapping:
         if result is not None and result.status is InvocationStatus.SUCCEEDED:
             output = json.loads(result.result)
             failed = {item["itemIdentifier"] for item in output["batchItemFailures"]}
-            outcomes = output["outcomes"]
+            counts = output["counts"]
         else:  # a failed or timed-out execution hands the whole batch back to SQS
-            failed, outcomes = {m["MessageId"] for m in messages}, {}
+            failed, counts = {m["MessageId"] for m in messages}, {}
+            if result is not None:
+                self.failures.append(str(result.error))
         self.stats.add(
-            outcomes,
+            counts,
             failed_execution=result is not None and result.status is not InvocationStatus.SUCCEEDED,
             timed_out=result is None,
             redeliveries=len(failed),
+            batch_bytes=len(event.encode()),
         )
         for message in messages:
             if message["MessageId"] in failed:

@@ -28,5 +28,9 @@ def sqs_record(
 
 
 def sqs_event(records: list[dict[str, Any]]) -> str:
-    """The runner's input: a JSON string."""
-    return json.dumps({"Records": records})
+    """The runner's input: the event as Lambda sends it, UTF-8 JSON (the 6 MB limit counts these bytes)."""
+    return json.dumps({"Records": records}, ensure_ascii=False)
+
+
+def event_bytes(records: list[dict[str, Any]]) -> int:
+    return len(sqs_event(records).encode())

@@ -6,7 +6,6 @@ import functools
 import importlib
 import json
 import os
-import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from types import ModuleType
@@ -16,12 +15,9 @@ import boto3
 from aws_durable_execution_sdk_python import state as durable_state
 from aws_durable_execution_sdk_python_testing.runner import DurableFunctionTestRunner
 
-from local.template_values import PROJECT_ROOT, PipelineSettings
-
-FUNCTIONS_DIR = PROJECT_ROOT / "functions"
-for _folder in sorted(FUNCTIONS_DIR.iterdir()):  # each function folder is its own Lambda package root
-    if _folder.is_dir() and str(_folder) not in sys.path:
-        sys.path.insert(0, str(_folder))
+from local.quota_guard import QuotaGuard
+from local.template_values import PipelineSettings
+from pipeline_runtime import step_function
 
 Handler = Callable[[dict[str, Any], Any], Any]
 HandlerWrapper = Callable[[str, Handler], Handler]
@@ -40,7 +36,7 @@ def step_modules() -> dict[str, ModuleType]:
 def create_resources(
     settings: PipelineSettings, table_name: str, queue_name: str, visibility_timeout: int | None = None
 ) -> dict[str, str]:
-    """Create the queue, its DLQ (with the template's redrive policy) and the table on the current endpoints.
+    """Create the queue, its DLQ (with the template's redrive policy), the table and the payload bucket.
 
     `visibility_timeout` overrides the template's for local runs that bound executions more tightly.
     """
@@ -67,7 +63,14 @@ def create_resources(
         BillingMode="PAY_PER_REQUEST",
     )
     dynamodb.get_waiter("table_exists").wait(TableName=table_name, WaiterConfig={"Delay": 0.2})
-    return {"queue_url": queue_url, "dead_letter_queue_url": dlq_url, "table_name": table_name}
+    bucket = f"{table_name.lower().replace('_', '-').replace('.', '-')[:40]}-payloads"
+    s3 = boto3.client("s3")
+    region = s3.meta.region_name
+    s3.create_bucket(  # outside us-east-1, S3 wants the region named
+        Bucket=bucket,
+        **({} if region == "us-east-1" else {"CreateBucketConfiguration": {"LocationConstraint": region}}),
+    )
+    return {"queue_url": queue_url, "dead_letter_queue_url": dlq_url, "table_name": table_name, "bucket": bucket}
 
 
 def function_environment(settings: PipelineSettings, resources: dict[str, str]) -> dict[str, str]:
@@ -77,6 +80,7 @@ def function_environment(settings: PipelineSettings, resources: dict[str, str]) 
         "DEAD_LETTER_QUEUE_URL": resources["dead_letter_queue_url"],
         "MAX_RECEIVE_COUNT": str(settings.max_receive_count),
         "RECORD_CONCURRENCY": str(settings.record_concurrency),
+        "PAYLOAD_BUCKET": resources["bucket"],
         **{f"{step.upper()}_FUNCTION_NAME": step for step in settings.step_function_names},
     }
 
@@ -102,11 +106,14 @@ def make_runner(
     orchestrator: Handler | None = None,
     wrap_step: HandlerWrapper | None = None,
     stop_signal_poll_seconds: float = 0.005,
+    quota_guard: QuotaGuard | None = None,
 ) -> DurableFunctionTestRunner:
     """A runner for the orchestrator with every step function registered under its name.
 
     `wrap_step(step, handler)` lets tests and local runs inject faults around the real handlers
-    (each step's per-record handler; in lambda_invoke mode its entry point still runs it per record).
+    (each step's per-record handler, run by the step runtime as deployed).
+    `quota_guard` enforces AWS's durable-execution quotas (a new one by default; see
+    local/quota_guard.py); it is reachable as `runner.quota_guard`.
     `stop_signal_poll_seconds` sets a private SDK constant: how often an invocation's checkpoint
     thread looks for its stop signal. The SDK's 0.1 s adds ~100 ms to every orchestrator
     invocation, pure waiting locally; pass SDK_STOP_SIGNAL_POLL_SECONDS to time it as the SDK does
@@ -116,13 +123,14 @@ def make_runner(
     module = orchestrator_module()
     runner = DurableFunctionTestRunner(handler=orchestrator or module.handler, poll_interval=0.01)
     runner._executor.RETRY_BACKOFF_SECONDS = 0  # private: re-invoke after a crash at once, not after 5 s
+    runner.quota_guard = quota_guard or QuotaGuard()
+    runner.quota_guard.install(runner)
     handlers = {step: step_module.handler for step, step_module in step_modules().items()}
     if wrap_step:
         handlers = {step: wrap_step(step, handler) for step, handler in handlers.items()}
     if module.STEP_MODE == "durable_step":  # steps run inside the orchestrator: swap its table of handlers
-        module.STEP_HANDLERS.update(handlers)
-    else:  # each step function's entry point, as deployed, running the (wrapped) handler on each record
+        importlib.import_module("inline_steps").STEP_HANDLERS.update(handlers)
+    else:  # each step function as deployed: the runtime's entry point running the (wrapped) handler per record
         for step, handler in handlers.items():
-            entry = importlib.import_module(f"{step}_entry")
-            runner.register_function(step, functools.partial(entry.run_group, record_handler=handler))
+            runner.register_function(step, functools.partial(step_function.handle, record_handler=handler))
     return runner

@@ -5,8 +5,8 @@ template.yaml's own values; the orchestrator runs in the durable SDK's test runn
 step function registered under its name; the SQS event source mapping is emulated by local.esm.
 
     python -m local.run [--count N] [--messages FILE.jsonl] [--transient-failure-rate R]
-                        [--crash-rate R] [--seed S] [--dump DIR] [--json]
-                        [--sqs-endpoint URL] [--dynamodb-endpoint URL]
+                        [--crash-rate R] [--seed S] [--dump DIR] [--json] [--no-quota-guard]
+                        [--sqs-endpoint URL] [--dynamodb-endpoint URL] [--s3-endpoint URL]
 
 Exit status 0 when every message sent ended exactly once (stored, or dead-lettered with its
 reason), 1 when any was lost or duplicated.
@@ -29,8 +29,10 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from local import aws_limits
 from local.servers import free_loopback_port, wait_until_ready
 from local.template_values import PROJECT_ROOT, load_settings
+from pipeline_runtime.quotas import MAX_OPERATIONS, MAX_PERSISTED_BYTES, MAX_SQS_MESSAGE_BYTES
 
 REFERENCE_EVENT = PROJECT_ROOT / "events" / "sqs-batch.json"
 LOG_FILE = PROJECT_ROOT / "local-output" / "pipeline.log"
@@ -53,6 +55,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--rows", type=int, default=15, help="table rows to show per destination")
     parser.add_argument("--sqs-endpoint", help="use this SQS server instead of starting one")
     parser.add_argument("--dynamodb-endpoint", help="use this DynamoDB server instead of starting one")
+    parser.add_argument("--s3-endpoint", help="use this S3 server for the payload bucket instead of starting one")
+    parser.add_argument(
+        "--no-quota-guard",
+        action="store_true",
+        help="count durable operations and payload bytes but do not fail executions over AWS's quotas (diagnosis only)",
+    )
     parser.add_argument("--timeout", type=float, default=600, help="give up draining after this many seconds")
     parser.add_argument(
         "--execution-deadline", type=float, default=60, help="stop a batch's execution after this many seconds"
@@ -108,7 +116,7 @@ def moto_server() -> Iterator[str]:
 
 @contextmanager
 def aws_endpoints(args: argparse.Namespace) -> Iterator[str]:
-    """Point boto3 at local servers: moto's unless both endpoints are given."""
+    """Point boto3 at local servers: moto's unless every endpoint is given."""
     os.environ.update(
         {
             "AWS_ACCESS_KEY_ID": "local",
@@ -118,9 +126,12 @@ def aws_endpoints(args: argparse.Namespace) -> Iterator[str]:
         }
     )
     with ExitStack() as stack:
-        moto_url = "" if args.sqs_endpoint and args.dynamodb_endpoint else stack.enter_context(moto_server())
+        given = args.sqs_endpoint and args.dynamodb_endpoint and args.s3_endpoint
+        moto_url = "" if given else stack.enter_context(moto_server())
         os.environ["AWS_ENDPOINT_URL_SQS"] = args.sqs_endpoint or moto_url
         os.environ["AWS_ENDPOINT_URL_DYNAMODB"] = args.dynamodb_endpoint or moto_url
+        os.environ["AWS_ENDPOINT_URL_S3"] = args.s3_endpoint or moto_url
+        aws_limits.install()
         yield f"moto server on {moto_url}" if moto_url else "the given endpoints"
 
 
@@ -137,6 +148,10 @@ class Report:
     failed_executions: int
     timed_out_executions: int
     injected: dict[str, int]
+    largest_batch_bytes: int
+    most_operations: int
+    most_payload_bytes_written: int
+    execution_failures: list[str]
 
     @property
     def ok(self) -> bool:
@@ -157,12 +172,19 @@ def receive_all(sqs: Any, queue_url: str) -> list[dict[str, Any]]:
     return messages
 
 
-def dead_letter_row(message: dict[str, Any]) -> dict[str, Any]:
+def dead_letter_row(message: dict[str, Any], markers: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """One DLQ message: whose it is and why, from its attributes or, where they did not fit, the ledger.
+
+    `markers` maps the DLQ message id to the ledger's dead_lettered marker. A message SQS's redrive
+    policy moved keeps its own id and carries no failure attributes.
+    """
     attributes = {name: value["StringValue"] for name, value in message.get("MessageAttributes", {}).items()}
+    marker = markers.get(message["MessageId"], {})
+    detail = attributes.get("failure_detail") or marker.get("failure_detail")
     return {
-        "message_id": attributes.get("source_message_id", message["MessageId"]),
-        "reason": attributes.get("failure_reason", "redrive: maxReceiveCount exceeded"),
-        "detail": json.loads(attributes["failure_detail"]) if "failure_detail" in attributes else None,
+        "message_id": attributes.get("source_message_id") or marker.get("record_id") or message["MessageId"],
+        "reason": attributes.get("failure_reason") or marker.get("reason") or "redrive: maxReceiveCount exceeded",
+        "detail": json.loads(detail) if detail else None,
         "body": message["Body"],
     }
 
@@ -185,68 +207,90 @@ def print_tables(stored: list[dict[str, Any]], dead: list[dict[str, Any]], rows:
         print(f"  ... {len(dead) - rows} more")
 
 
-def run(args: argparse.Namespace) -> Report:
-    import boto3
-
-    from local import pipeline
-    from local.esm import EventSourceMapping
-    from local.faults import FaultPlan
-
-    settings = load_settings()
-    bodies = message_bodies(args)
-    # The local mapping stops executions after --execution-deadline, so the queue only has to hide a batch
-    # that long (plus a margin); a receive lost under load then costs seconds, not the template's timeout.
-    visibility = min(settings.visibility_timeout_seconds, int(args.execution_deadline) + 30)
-    resources = pipeline.create_resources(
-        settings, table_name="{{ cookiecutter.table_name }}-local", queue_name="input", visibility_timeout=visibility
-    )
-    faults = FaultPlan(args.seed, args.transient_failure_rate, args.crash_rate)
-    sqs = boto3.client("sqs")
-    started = time.monotonic()
-    sent: dict[str, str] = {}  # message id -> body
-    for start in range(0, len(bodies), 10):
-        chunk = bodies[start : start + 10]
-        entries = [{"Id": str(i), "MessageBody": body} for i, body in enumerate(chunk)]
-        response = sqs.send_message_batch(QueueUrl=resources["queue_url"], Entries=entries)
-        sent |= {entry["MessageId"]: chunk[int(entry["Id"])] for entry in response.get("Successful", [])}
+def send_messages(sqs: Any, queue_url: str, bodies: list[str]) -> dict[str, str]:
+    """Send every body; returns message id -> body. A batch request holds 10 messages and 1 MiB at most."""
+    sent: dict[str, str] = {}
+    chunk: list[str] = []
+    for body in [*bodies, None]:
+        if chunk and (
+            body is None or len(chunk) == 10 or sum(map(utf8_len, chunk)) + utf8_len(body) > MAX_SQS_MESSAGE_BYTES
+        ):
+            entries = [{"Id": str(i), "MessageBody": text} for i, text in enumerate(chunk)]
+            response = sqs.send_message_batch(QueueUrl=queue_url, Entries=entries)
+            sent |= {entry["MessageId"]: chunk[int(entry["Id"])] for entry in response.get("Successful", [])}
+            chunk = []
+        if body is not None:
+            chunk.append(body)
     if len(sent) != len(bodies):
         raise SystemExit(f"only {len(sent)} of {len(bodies)} messages were accepted by SQS")
-    faults.message_keys = {message_id: f"message-{index}" for index, message_id in enumerate(sent)}
+    return sent
 
-    console = sys.stderr
-    last_report = [started]
 
-    def progress(visible: int, in_flight: int) -> None:
-        now = time.monotonic()
-        if now - last_report[0] >= 2:
-            last_report[0] = now
-            print(f"  [{now - started:5.1f}s] {visible} queued, {in_flight} in flight", file=console)
+def utf8_len(text: str) -> int:
+    return len(text.encode())
 
-    # The functions' JSON logs and metrics, and the runner's own messages, go to a file.
+
+def run(args: argparse.Namespace) -> Report:
+    console = sys.stderr  # progress lines; the functions' logs go to LOG_FILE
     LOG_FILE.parent.mkdir(exist_ok=True)
-    with (
-        LOG_FILE.open("w") as log,
-        redirect_stdout(log),
-        redirect_stderr(log),
-        pipeline.environment(pipeline.function_environment(settings, resources)),
-        pipeline.make_runner(
-            orchestrator=faults.wrap_orchestrator(pipeline.orchestrator_module().handler), wrap_step=faults.wrap_step
-        ) as runner,
-    ):
-        esm = EventSourceMapping(runner, settings, resources["queue_url"], execution_deadline=args.execution_deadline)
-        drained = esm.drain(args.timeout, progress)
+    with LOG_FILE.open("w") as log, redirect_stdout(log), redirect_stderr(log):  # before any logger exists
+        import boto3
+
+        from local import pipeline
+        from local.esm import EventSourceMapping
+        from local.faults import FaultPlan
+        from local.quota_guard import QuotaGuard
+        from pipeline_runtime.claim_check import item_data
+
+        settings = load_settings()
+        bodies = message_bodies(args)
+        # The local mapping stops executions after --execution-deadline, so the queue only has to hide a batch
+        # that long (plus a margin); a receive lost under load then costs seconds, not the template's timeout.
+        visibility = min(settings.visibility_timeout_seconds, int(args.execution_deadline) + 30)
+        resources = pipeline.create_resources(
+            settings, table_name="{{ cookiecutter.table_name }}-local", queue_name="input", visibility_timeout=visibility
+        )
+        faults = FaultPlan(args.seed, args.transient_failure_rate, args.crash_rate)
+        guard = QuotaGuard(enforce=not args.no_quota_guard)
+        sqs = boto3.client("sqs")
+        started = time.monotonic()
+        sent = send_messages(sqs, resources["queue_url"], bodies)
+        faults.message_keys = {message_id: f"message-{index}" for index, message_id in enumerate(sent)}
+        last_report = [started]
+
+        def progress(visible: int, in_flight: int) -> None:
+            now = time.monotonic()
+            if now - last_report[0] >= 2:
+                last_report[0] = now
+                print(f"  [{now - started:5.1f}s] {visible} queued, {in_flight} in flight", file=console)
+
+        with (
+            pipeline.environment(pipeline.function_environment(settings, resources)),
+            pipeline.make_runner(
+                orchestrator=faults.wrap_orchestrator(pipeline.orchestrator_module().handler),
+                wrap_step=faults.wrap_step,
+                quota_guard=guard,
+            ) as runner,
+        ):
+            esm = EventSourceMapping(
+                runner, settings, resources["queue_url"], execution_deadline=args.execution_deadline
+            )
+            drained = esm.drain(args.timeout, progress)
+            seconds = time.monotonic() - started
+            table = boto3.resource("dynamodb").Table(resources["table_name"])
+            ledger, page = [], {"LastEvaluatedKey": None}
+            while "LastEvaluatedKey" in page:
+                start = {"ExclusiveStartKey": page["LastEvaluatedKey"]} if page["LastEvaluatedKey"] else {}
+                page = table.scan(ConsistentRead=True, **start)
+                ledger += page["Items"]
+            stored = sorted(
+                (item_data(item) for item in ledger if item["status"] == "stored"), key=lambda item: item["stored_at"]
+            )
+            markers = {item["dead_letter_message_id"]: item for item in ledger if "dead_letter_message_id" in item}
+            dead = [dead_letter_row(m, markers) for m in receive_all(sqs, resources["dead_letter_queue_url"])]
     if not drained:
         print(f"warning: the queue did not drain within {args.timeout:.0f} s", file=sys.stderr)
-    seconds = time.monotonic() - started
-
-    table = boto3.resource("dynamodb").Table(resources["table_name"])
-    ledger, page = [], {"LastEvaluatedKey": None}
-    while "LastEvaluatedKey" in page:
-        start = {"ExclusiveStartKey": page["LastEvaluatedKey"]} if page["LastEvaluatedKey"] else {}
-        page = table.scan(ConsistentRead=True, **start)
-        ledger += page["Items"]
-    stored = sorted((item for item in ledger if item["status"] == "stored"), key=lambda item: item["stored_at"])
-    dead = [dead_letter_row(message) for message in receive_all(sqs, resources["dead_letter_queue_url"])]
+    usage = guard.total()
     endings = Counter([item["record_id"] for item in stored] + [row["message_id"] for row in dead])
     report = Report(
         sent=len(sent),
@@ -260,6 +304,10 @@ def run(args: argparse.Namespace) -> Report:
         failed_executions=esm.stats.failed_executions,
         timed_out_executions=esm.stats.timed_out_executions,
         injected=dict(faults.injected),
+        largest_batch_bytes=esm.stats.largest_batch_bytes,
+        most_operations=usage.operations,
+        most_payload_bytes_written=usage.persisted_bytes,
+        execution_failures=sorted(set(esm.failures)),
     )
     if args.dump:
         args.dump.mkdir(parents=True, exist_ok=True)
@@ -281,6 +329,12 @@ def run(args: argparse.Namespace) -> Report:
             f"{report.redeliveries} redeliveries, {report.failed_executions} failed and "
             f"{report.timed_out_executions} timed-out executions, injected: {report.injected or 'none'})"
         )
+        print(
+            f"Largest execution: {report.most_operations:,} of {MAX_OPERATIONS:,} durable operations, "
+            f"{report.most_payload_bytes_written:,} of {MAX_PERSISTED_BYTES:,} payload bytes written"
+        )
+        for failure in report.execution_failures:
+            print(f"An execution failed: {failure}")
         print(f"Function logs and metrics: {LOG_FILE.relative_to(PROJECT_ROOT)}")
     return report
 

@@ -24,8 +24,11 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from local import pipeline
+from local import aws_limits, pipeline
 from local.template_values import PipelineSettings, load_settings
+from pipeline_runtime import payloads
+
+aws_limits.install()  # SQS's real message limit, before any client exists
 
 STEP_MODULES = pipeline.step_modules()
 STEPS = tuple(STEP_MODULES)
@@ -40,19 +43,44 @@ class LocalAws:
     def ledger(self) -> list[dict[str, Any]]:
         """Every message's ending as the table records it: stored items and dead-letter markers."""
         table = boto3.resource("dynamodb").Table(self.resources["table_name"])
-        return table.scan(ConsistentRead=True)["Items"]
+        page = table.scan(ConsistentRead=True)
+        items = page["Items"]
+        while "LastEvaluatedKey" in page:  # a scan page holds 1 MB
+            page = table.scan(ConsistentRead=True, ExclusiveStartKey=page["LastEvaluatedKey"])
+            items += page["Items"]
+        return items
 
     def stored_items(self) -> list[dict[str, Any]]:
         return [item for item in self.ledger() if item["status"] == "stored"]
 
     def dead_letters(self) -> list[dict[str, Any]]:
-        sqs = boto3.client("sqs")
-        messages = sqs.receive_message(
+        """Every message in the DLQ (received once, kept invisible)."""
+        sqs, messages = boto3.client("sqs"), []
+        while batch := sqs.receive_message(
             QueueUrl=self.resources["dead_letter_queue_url"],
             MaxNumberOfMessages=10,
             MessageAttributeNames=["All"],
-        ).get("Messages", [])
+            VisibilityTimeout=300,
+        ).get("Messages", []):
+            messages += batch
         return messages
+
+    def ending(self, message_id: str) -> str | None:
+        """How the table records a message's end: `stored`, `dead_lettered`, or None."""
+        item = (
+            boto3.resource("dynamodb")
+            .Table(self.resources["table_name"])
+            .get_item(Key={"record_id": message_id}, ConsistentRead=True)
+            .get("Item")
+        )
+        return item["status"] if item else None
+
+
+def clear_client_caches() -> None:
+    """Clients are cached per process; each test's moto must get fresh ones."""
+    STEP_MODULES[STEPS[-1]].table.cache_clear()
+    pipeline.orchestrator_module().ledger_table.cache_clear()
+    payloads.s3.cache_clear()
 
 
 @pytest.fixture(scope="session")
@@ -65,11 +93,10 @@ def aws(settings: PipelineSettings) -> Iterator[LocalAws]:
     """Queue, DLQ and table as template.yaml declares them, in moto; function env pointed at them."""
     with mock_aws():
         resources = pipeline.create_resources(settings, table_name="processed-data-test", queue_name="input")
-        STEP_MODULES[STEPS[-1]].table.cache_clear()
-        pipeline.orchestrator_module().ledger_table.cache_clear()
+        clear_client_caches()
         with pipeline.environment(pipeline.function_environment(settings, resources)):
             yield LocalAws(settings, resources)
-        STEP_MODULES[STEPS[-1]].table.cache_clear()
+        clear_client_caches()
 
 
 @pytest.fixture

@@ -2,7 +2,7 @@
 
     python tools/sam_to_cfn.py template.yaml build/template.json [Environment=prod ...]
 
-Local CodeUri folders stand in as placeholder S3 locations (what `sam package` would upload),
+Local CodeUri and ContentUri folders stand in as placeholder S3 locations (what `sam package` would upload),
 and managed policy names resolve to their AWS ARNs without calling IAM.
 """
 
@@ -32,12 +32,16 @@ class OfflinePolicyMap(dict):
         return isinstance(name, str) and not name.startswith("arn:")
 
 
+CODE_LOCATIONS = {"AWS::Serverless::Function": "CodeUri", "AWS::Serverless::LayerVersion": "ContentUri"}
+
+
 def with_placeholder_code(sam: dict[str, Any]) -> dict[str, Any]:
     for resource in sam.get("Resources", {}).values():
         properties = resource.get("Properties", {})
-        uri = properties.get("CodeUri")
-        if resource.get("Type") == "AWS::Serverless::Function" and isinstance(uri, str) and "://" not in uri:
-            properties["CodeUri"] = "s3://local-placeholder/" + uri.strip("./")
+        location = CODE_LOCATIONS.get(resource.get("Type"))
+        uri = properties.get(location) if location else None
+        if isinstance(uri, str) and "://" not in uri:
+            properties[location] = "s3://local-placeholder/" + uri.strip("./")
     return sam
 
 

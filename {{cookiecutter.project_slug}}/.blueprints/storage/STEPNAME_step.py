@@ -1,7 +1,8 @@
 """Step `STEPNAME`: the last step. Stores each record in DynamoDB exactly once.
 
 The item key is the SQS message id and the write is conditional, so a redelivered or replayed
-message never creates a second item. User-owned: adapt `build_item` to your data.
+message never creates a second item. An item too large for DynamoDB (400 KB) keeps its data in the
+payload bucket and a pointer (`data_ref`). User-owned: adapt `build_item` to your data.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.exceptions import ClientError
 
+from pipeline_runtime.claim_check import fit_item
+
 logger = Logger()
 
 RETRYABLE_DYNAMODB_ERRORS = frozenset(
@@ -31,6 +34,9 @@ RETRYABLE_DYNAMODB_ERRORS = frozenset(
 )
 
 
+DATA_FIELDS = ("original_data", "transformed_data")  # moved to the payload bucket when the item is too large
+
+
 class TransientStepError(Exception):
     """DynamoDB was briefly unavailable; the orchestrator retries this with backoff."""
 
@@ -41,7 +47,7 @@ def table():  # created on first use, after tests and local runs have set their 
 
 
 def build_item(event: dict[str, Any], stored_at: datetime) -> dict[str, Any]:
-    item = {
+    return {
         "record_id": event["message_id"],
         "status": "stored",
         "execution_id": event["execution_id"],
@@ -49,6 +55,9 @@ def build_item(event: dict[str, Any], stored_at: datetime) -> dict[str, Any]:
         "transformed_data": event["record"],
         "stored_at": stored_at.isoformat(),
     }
+
+
+def for_dynamodb(item: dict[str, Any]) -> dict[str, Any]:
     return json.loads(json.dumps(item), parse_float=Decimal)  # DynamoDB takes Decimal, not float
 
 
@@ -73,7 +82,8 @@ def store(item: dict[str, Any]) -> bool:
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     # No metrics here: the orchestrator counts outcomes once per batch (this may run on several threads).
     logger.set_correlation_id(event["message_id"])
-    created = store(build_item(event, datetime.now(UTC)))
+    item = fit_item(build_item(event, datetime.now(UTC)), DATA_FIELDS, event["message_id"], event["execution_id"])
+    created = store(for_dynamodb(item))
     if not created:
         logger.info("duplicate delivery: item already stored")
     return {"record_id": event["message_id"], "duplicate": not created}

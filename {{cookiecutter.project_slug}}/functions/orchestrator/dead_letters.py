@@ -1,8 +1,9 @@
 """Dead-lettering a record: its original message to the DLQ with why, once, whatever replays happen.
 
 Template-owned. The table keeps one ending per message id (`status: stored` written by the storing
-step, or the `dead_lettered` marker written here), which makes dead-lettering idempotent across
-executions: a batch that SQS redelivers after an execution failed as a whole is not sent twice.
+step, or the `dead_lettered` marker written here, with the full failure detail), which makes
+dead-lettering idempotent across executions: a batch that SQS redelivers after an execution failed
+as a whole is not sent twice.
 """
 
 from __future__ import annotations
@@ -16,7 +17,10 @@ from typing import Any
 import boto3
 from botocore.exceptions import ClientError
 
-MAX_ERROR_DETAIL_CHARS = 4000  # keeps DLQ message attributes far below SQS's 256 KiB message limit
+from pipeline_runtime.quotas import MAX_SQS_MESSAGE_BYTES
+
+MAX_DETAIL_ATTRIBUTE_CHARS = 4000  # the failure_detail attribute; the ledger keeps more
+MAX_LEDGER_DETAIL_CHARS = 64_000  # well inside DynamoDB's 400 KB item
 
 
 @cache
@@ -24,7 +28,32 @@ def ledger_table():  # created on first use, after tests and local runs have set
     return boto3.resource("dynamodb").Table(os.environ["TABLE_NAME"])
 
 
-def send_to_dead_letter_queue(record: dict[str, Any], reason: str, detail: Any, execution_id: str) -> str:
+def message_size(body: str, attributes: dict[str, str]) -> int:
+    """Bytes SQS counts against its 1 MiB: the body and each attribute's name, type and value."""
+    return len(body.encode()) + sum(
+        len(name.encode()) + len(b"String") + len(value.encode()) for name, value in attributes.items()
+    )
+
+
+def fitting_attributes(body: str, message_id: str, reason: str, detail: str, execution_id: str) -> dict[str, str]:
+    """The most failure attributes that fit beside the unchanged body; what is left out is in the ledger."""
+    pointer = f"ledger item record_id={message_id} in table {os.environ['TABLE_NAME']}"
+    choices = [
+        {
+            "failure_reason": reason,
+            "failure_detail": detail,
+            "source_message_id": message_id,
+            "execution_id": execution_id,
+        },
+        {"failure_reason": reason, "failure_detail_ref": pointer, "source_message_id": message_id},
+        {"failure_reason": reason, "source_message_id": message_id},
+        {"source_message_id": message_id},
+        {},  # the body alone; the ledger item names this DLQ message's id
+    ]
+    return next(attributes for attributes in choices if message_size(body, attributes) <= MAX_SQS_MESSAGE_BYTES)
+
+
+def send_to_dead_letter_queue(message_id: str, body: str, reason: str, detail: Any, execution_id: str) -> str:
     """Copy the original message to the DLQ (body unchanged, so it can be redriven) with why it failed.
 
     Nothing is sent if an earlier execution already stored or dead-lettered this message. The
@@ -32,27 +61,28 @@ def send_to_dead_letter_queue(record: dict[str, Any], reason: str, detail: Any, 
     the message.
     """
     table = ledger_table()
-    key = {"record_id": record["messageId"]}
+    key = {"record_id": message_id}
     ended = table.get_item(Key=key, ConsistentRead=True).get("Item")
     if ended:
         return f"already {ended.get('status', 'stored')}"
-    attributes = {
-        "failure_reason": reason,
-        "failure_detail": json.dumps(detail)[:MAX_ERROR_DETAIL_CHARS],
-        "source_message_id": record["messageId"],
-        "execution_id": execution_id,
-    }
-    boto3.client("sqs").send_message(
+    full_detail = json.dumps(detail, ensure_ascii=False)
+    attributes = fitting_attributes(body, message_id, reason, full_detail[:MAX_DETAIL_ATTRIBUTE_CHARS], execution_id)
+    sent = boto3.client("sqs").send_message(
         QueueUrl=os.environ["DEAD_LETTER_QUEUE_URL"],
-        MessageBody=record["body"],
-        MessageAttributes={k: {"DataType": "String", "StringValue": v} for k, v in attributes.items()},
+        MessageBody=body,
+        MessageAttributes={name: {"DataType": "String", "StringValue": value} for name, value in attributes.items()},
     )
-    marker = {**key, "status": "dead_lettered", "reason": reason, "execution_id": execution_id}
+    marker = {
+        **key,
+        "status": "dead_lettered",
+        "reason": reason,
+        "failure_detail": full_detail[:MAX_LEDGER_DETAIL_CHARS],
+        "execution_id": execution_id,
+        "dead_letter_message_id": sent["MessageId"],
+        "dead_lettered_at": datetime.now(UTC).isoformat(),
+    }
     try:
-        table.put_item(
-            Item={**marker, "dead_lettered_at": datetime.now(UTC).isoformat()},
-            ConditionExpression="attribute_not_exists(record_id)",
-        )
+        table.put_item(Item=marker, ConditionExpression="attribute_not_exists(record_id)")
     except ClientError as error:
         if error.response["Error"]["Code"] != "ConditionalCheckFailedException":
             raise

@@ -4,7 +4,8 @@ Template-owned: regenerate it (`cruft update`) instead of editing it, so option 
 {%- set steps = cookiecutter.step_names.split(',') | map('trim') | reject('equalto', '') | list %}
 """
 
-from dataclasses import dataclass
+from aws_durable_execution_sdk_python.config import Duration, JitterStrategy
+from aws_durable_execution_sdk_python.retries import RetryStrategyConfig, create_retry_strategy
 
 # "lambda_invoke": each step is its own Lambda function, chained with context.invoke.
 # "durable_step": each step runs in this function as a checkpointed context.step.
@@ -17,39 +18,12 @@ STEPS: tuple[str, ...] = (
 {%- endfor %}
 )
 
-
-@dataclass(frozen=True)
-class RetryPolicy:
-    """Bounded exponential backoff for transient step errors (the hooks check it fits the execution timeout)."""
-
-    max_attempts: int
-    initial_delay_seconds: int
-    backoff_rate: float
-    max_delay_seconds: int
-
-    def delay_before(self, next_attempt: int) -> int:
-        """Seconds to wait before attempt `next_attempt` (2, 3, ...)."""
-        delay = self.initial_delay_seconds * self.backoff_rate ** (next_attempt - 2)
-        return int(min(delay, self.max_delay_seconds))
-
-
-STEP_RETRY = RetryPolicy(
+# Transient failures: exponential backoff without jitter, so the hooks can check the worst case fits.
+RETRY = RetryStrategyConfig(
     max_attempts={{ cookiecutter._step_retry.max_attempts }},
-    initial_delay_seconds={{ cookiecutter._step_retry.initial_delay_seconds }},
+    initial_delay=Duration.from_seconds({{ cookiecutter._step_retry.initial_delay_seconds }}),
     backoff_rate={{ cookiecutter._step_retry.backoff_rate }},
-    max_delay_seconds={{ cookiecutter._step_retry.max_delay_seconds }},
+    max_delay=Duration.from_seconds({{ cookiecutter._step_retry.max_delay_seconds }}),
+    jitter_strategy=JitterStrategy.NONE,
 )
-
-# Error types, compared on their last dotted segment ("ChainedInvoke.Timeout" -> "Timeout"),
-# worth retrying: throttling, timeouts and explicit transient errors.
-TRANSIENT_ERROR_TYPES = frozenset(
-    {
-        "TransientStepError",
-        "TooManyRequestsException",
-        "ThrottlingException",
-        "ServiceException",
-        "ServiceUnavailableException",
-        "Timeout",
-        "Timedout",
-    }
-)
+retry_strategy = create_retry_strategy(RETRY)

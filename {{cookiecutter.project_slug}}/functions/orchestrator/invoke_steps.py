@@ -1,0 +1,31 @@
+"""step_mode lambda_invoke: each step is its own Lambda function, called with context.invoke.
+
+Template-owned. Every invoke suspends the orchestrator until the step function answers, and each
+answer costs an orchestrator invocation (a replay), so a wave's records share one invoke per step.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from aws_durable_execution_sdk_python import DurableContext, InvokeError
+
+from pipeline_runtime.errors import describe
+from pipeline_runtime.step_calls import failed_call, reply_is_well_formed
+
+
+def step_function_name(step: str) -> str:
+    """Function to invoke for a step: set by template.yaml, the bare step name when run locally."""
+    return os.environ.get(f"{step.upper()}_FUNCTION_NAME", step)
+
+
+def call_step(ctx: DurableContext, step: str, request: dict[str, Any], name: str, selected: int) -> dict[str, Any]:
+    """The step function's reply; a failed or malformed invoke fails every record it selected."""
+    try:
+        reply = ctx.invoke(step_function_name(step), request, name=name)
+    except InvokeError as error:  # the target failed, timed out or was throttled; SDK errors must escape
+        return failed_call(step, request, describe(error), selected)
+    if not reply_is_well_formed(reply):
+        return failed_call(step, request, {"type": "MalformedStepReply", "message": str(reply)[:200]}, selected)
+    return reply

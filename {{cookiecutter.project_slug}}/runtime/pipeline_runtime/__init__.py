@@ -1,0 +1,1 @@
+"""Template code every function of the pipeline shares, shipped as the PipelineRuntimeLayer (regenerated)."""

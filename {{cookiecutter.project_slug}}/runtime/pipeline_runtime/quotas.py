@@ -1,0 +1,113 @@
+"""AWS quotas a deployed pipeline lives under, and the plan that keeps every batch inside them.
+
+Template-owned, and the only copy: the template's hooks load this file to check the options, the
+orchestrator plans each batch with it, and local runs enforce the same figures. Sizes are bytes;
+"MB" in AWS's Lambda quotas is 1,048,576 bytes (its 6 MB payload limit is 6,291,456).
+"""
+
+from __future__ import annotations
+
+import math
+
+MIB = 1024 * 1024
+
+# What AWS enforces. Durable execution quotas are hard limits: they cannot be raised.
+MAX_OPERATIONS = 3000  # durable operations per execution
+MAX_PERSISTED_BYTES = 100 * MIB  # payload written per execution, summed over its operations
+MAX_OPERATION_PAYLOAD_BYTES = MIB  # one step result, chained-invoke input or result, child context
+MAX_SYNC_PAYLOAD_BYTES = 6 * MIB  # the ESM invokes synchronously: the batch event, and the return value
+MAX_SQS_MESSAGE_BYTES = MIB  # body and message attributes together
+MAX_BATCH_RECORDS = 10_000  # records in one SQS event source mapping batch
+MAX_DYNAMODB_ITEM_BYTES = 400 * 1024  # attribute names and values together
+
+# The plan. Records travel between steps inline, in the checkpointed payloads, while that stays
+# small; otherwise through the payload bucket, the checkpoints holding only a reference.
+INLINE_BUDGET_BYTES = 64 * MIB  # inline payload one execution may write, leaving room for the event and references
+MAX_INLINE_PAYLOAD_BYTES = {  # the most one inline payload holds (the SDK sends a checkpoint in batches of 750 KiB)
+    "lambda_invoke": 96 * 1024,  # a step's request may carry up to 2 x attempts of them
+    "durable_step": 512 * 1024,  # only a step's result is checkpointed
+}
+MAX_RECORD_BYTES = 6 * MIB  # one record's data after a step (UTF-8 JSON); larger is dead-lettered as payload_too_large
+STORED_ITEM_INLINE_BYTES = 350_000  # a stored item larger than this keeps its data in the bucket, the item a pointer
+MAX_STEP_THREADS = 64  # records one step call runs at once, whatever record_concurrency says
+
+
+def wave_count(step_mode: str, batch_size: int, record_concurrency: int) -> int:
+    """Waves a batch runs in, one after another: in lambda_invoke mode one step invocation takes a wave."""
+    if step_mode == "durable_step" or batch_size <= 0:
+        return 1
+    return math.ceil(batch_size / record_concurrency)
+
+
+def operations_per_wave(step_count: int, attempts: int, several_waves: bool) -> int:
+    """Worst case of one wave: its child context, staging and settling with every retry, and every step
+    called `attempts` times with a durable wait between attempts."""
+    return int(several_waves) + attempts + step_count * (2 * attempts - 1) + attempts
+
+
+def worst_case_operations(
+    step_mode: str, step_count: int, batch_size: int, record_concurrency: int, attempts: int
+) -> int:
+    """Durable operations of one batch when every call of every step fails transiently until its last attempt."""
+    waves = wave_count(step_mode, batch_size, record_concurrency)
+    return 1 + waves * operations_per_wave(step_count, attempts, waves > 1)
+
+
+def operations_when_nothing_fails(
+    step_mode: str, step_count: int, batch_size: int, record_concurrency: int, by_reference: bool
+) -> int:
+    """The execution start, then per wave: its child context (several waves), staging (by reference) and
+    one call per step."""
+    waves = wave_count(step_mode, batch_size, record_concurrency)
+    return 1 + waves * (int(waves > 1) + int(by_reference) + step_count)
+
+
+def inline_payload_cap(step_mode: str, step_count: int, waves: int, attempts: int) -> int:
+    """Largest inline payload for a batch planned this way; the checkpoints' inline bytes then stay within
+    INLINE_BUDGET_BYTES. A lambda_invoke call writes its request (up to 2 x attempts payloads) and its reply."""
+    payloads_per_call = 2 * attempts + 1 if step_mode == "lambda_invoke" else 1
+    share = INLINE_BUDGET_BYTES // (max(1, waves) * step_count * attempts * payloads_per_call)
+    return min(MAX_INLINE_PAYLOAD_BYTES[step_mode], share)
+
+
+def retry_delays(
+    max_attempts: int, initial_delay_seconds: float, backoff_rate: float, max_delay_seconds: float
+) -> list[int]:
+    """Seconds waited before attempts 2..max_attempts: the durable SDK's exponential strategy without jitter."""
+    return [
+        max(1, math.ceil(min(initial_delay_seconds * backoff_rate ** (made - 1), max_delay_seconds)))
+        for made in range(1, max_attempts)
+    ]
+
+
+def worst_case_backoff_seconds(
+    step_mode: str, step_count: int, batch_size: int, record_concurrency: int, delays: list[int]
+) -> int:
+    """Seconds a batch can spend waiting between retries: per wave, every step plus staging and settling."""
+    return wave_count(step_mode, batch_size, record_concurrency) * (step_count + 2) * sum(delays)
+
+
+def largest_fitting_batch(step_mode: str, step_count: int, record_concurrency: int, attempts: int) -> int:
+    """The largest batch_size whose worst case stays within MAX_OPERATIONS (at most MAX_BATCH_RECORDS)."""
+    if step_mode == "durable_step":
+        fits = worst_case_operations(step_mode, step_count, MAX_BATCH_RECORDS, record_concurrency, attempts)
+        return MAX_BATCH_RECORDS if fits <= MAX_OPERATIONS else 0
+    single = worst_case_operations(step_mode, step_count, record_concurrency, record_concurrency, attempts)
+    if single > MAX_OPERATIONS:
+        return 0
+    waves = (MAX_OPERATIONS - 1) // operations_per_wave(step_count, attempts, several_waves=True)
+    return min(MAX_BATCH_RECORDS, max(record_concurrency, waves * record_concurrency))
+
+
+def smallest_fitting_record_concurrency(step_mode: str, step_count: int, batch_size: int, attempts: int) -> int | None:
+    """The smallest record_concurrency whose worst case stays within MAX_OPERATIONS, or None if none does."""
+    low, high = 1, max(1, batch_size)
+    if worst_case_operations(step_mode, step_count, batch_size, high, attempts) > MAX_OPERATIONS:
+        return None
+    while low < high:  # the worst case only shrinks as record_concurrency grows
+        middle = (low + high) // 2
+        if worst_case_operations(step_mode, step_count, batch_size, middle, attempts) <= MAX_OPERATIONS:
+            high = middle
+        else:
+            low = middle + 1
+    return low

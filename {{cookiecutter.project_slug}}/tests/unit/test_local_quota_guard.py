@@ -1,0 +1,144 @@
+"""Local runs fail where AWS would: each durable-execution quota, crossed by one, and met exactly.
+
+The SDK's test runner enforces none of these but the chained-invoke payload; local/quota_guard.py
+does, on every runner local.pipeline.make_runner builds.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from aws_durable_execution_sdk_python import DurableContext, durable_execution
+from aws_durable_execution_sdk_python.config import MapConfig, StepConfig, StepSemantics
+from aws_durable_execution_sdk_python.execution import InvocationStatus
+from aws_durable_execution_sdk_python.serdes import JsonSerDes
+
+from local import pipeline
+from local.quota_guard import QuotaGuard, RequestTooLargeError
+from pipeline_runtime.quotas import (
+    MAX_OPERATION_PAYLOAD_BYTES,
+    MAX_OPERATIONS,
+    MAX_PERSISTED_BYTES,
+    MAX_SYNC_PAYLOAD_BYTES,
+)
+
+# START is checkpointed before the body runs, so the result travels alone, whatever its size.
+ALONE = StepConfig(step_semantics=StepSemantics.AT_MOST_ONCE_PER_RETRY, serdes=JsonSerDes())
+
+
+def run(handler, event: str = "{}", guard: QuotaGuard | None = None):
+    guard = guard or QuotaGuard(enforce=True)
+    with pipeline.make_runner(orchestrator=handler, quota_guard=guard) as runner:
+        result = runner.run(input=event, execution_timeout=120)
+    [usage] = guard.usage.values()
+    return result, usage
+
+
+def map_of(branches: int):
+    """The execution start, the map and one operation per branch."""
+
+    @durable_execution
+    def handler(event: dict, context: DurableContext) -> None:
+        context.map(list(range(branches)), lambda _ctx, item, _i, _all: None, name="m", config=MapConfig())
+
+    return handler
+
+
+def steps_returning(count: int, payload_bytes: int):
+    """`count` steps, each checkpointing a JSON string of exactly `payload_bytes` bytes."""
+
+    @durable_execution
+    def handler(event: dict, context: DurableContext) -> None:
+        for number in range(count):
+            context.step(lambda _: "x" * (payload_bytes - 2), name=f"s{number}", config=ALONE)
+
+    return handler
+
+
+def assert_refused(result, quota: str) -> None:
+    assert result.status is InvocationStatus.FAILED
+    assert quota in result.error.message and "AWS allows at most" in result.error.message
+
+
+def test_operations_up_to_the_quota_pass():
+    result, usage = run(map_of(MAX_OPERATIONS - 2))
+    assert result.status is InvocationStatus.SUCCEEDED
+    assert usage.operations == MAX_OPERATIONS
+
+
+def test_one_operation_over_the_quota_fails_the_execution():
+    result, usage = run(map_of(MAX_OPERATIONS - 1))
+    assert_refused(result, "durable operations in this execution would be 3,001 operations")
+    assert usage.operations <= MAX_OPERATIONS
+
+
+def test_an_operation_payload_of_exactly_1_mib_passes():
+    result, usage = run(steps_returning(1, MAX_OPERATION_PAYLOAD_BYTES))
+    assert result.status is InvocationStatus.SUCCEEDED
+    assert usage.largest_payload_bytes == MAX_OPERATION_PAYLOAD_BYTES
+
+
+def test_an_operation_payload_one_byte_over_1_mib_fails_the_execution():
+    result, _usage = run(steps_returning(1, MAX_OPERATION_PAYLOAD_BYTES + 1))
+    assert_refused(result, "the payload of STEP operation 's0' would be 1,048,577 bytes")
+
+
+def test_an_event_of_exactly_6_mb_starts():
+    event = json.dumps({"pad": "x" * (MAX_SYNC_PAYLOAD_BYTES - len('{"pad": ""}'))})
+    result, usage = run(steps_returning(0, 0), event)
+    assert result.status is InvocationStatus.SUCCEEDED
+    assert usage.input_bytes == MAX_SYNC_PAYLOAD_BYTES
+
+
+def test_an_event_over_6_mb_is_refused_before_any_execution():
+    event = json.dumps({"pad": "x" * (MAX_SYNC_PAYLOAD_BYTES - len('{"pad": ""}') + 1)})
+    guard = QuotaGuard(enforce=True)
+    with pipeline.make_runner(orchestrator=steps_returning(0, 0), quota_guard=guard) as runner:
+        with pytest.raises(RequestTooLargeError, match="the batch event would be 6,291,457 bytes"):
+            runner.run(input=event, execution_timeout=60)
+    assert guard.usage == {}
+
+
+def returning(result_bytes: int):
+    @durable_execution
+    def handler(event: dict, context: DurableContext) -> str:
+        return "r" * (result_bytes - 2)  # a JSON string: two quotes more
+
+    return handler
+
+
+def test_a_result_of_exactly_6_mb_is_returned():
+    result, usage = run(returning(MAX_SYNC_PAYLOAD_BYTES))
+    assert result.status is InvocationStatus.SUCCEEDED
+    assert usage.persisted_bytes == 2 + MAX_SYNC_PAYLOAD_BYTES  # the event "{}" and the result
+
+
+def test_a_result_over_6_mb_fails_the_execution():
+    result, _usage = run(returning(MAX_SYNC_PAYLOAD_BYTES + 1))
+    assert_refused(result, "would be 6,291,457 bytes")
+
+
+# Written: the event "{}" (2 bytes), every step's payload, the result "null" (4 bytes).
+STEP_BYTES = MAX_OPERATION_PAYLOAD_BYTES - 1
+STEPS_WITHIN = (MAX_PERSISTED_BYTES - 2 - 4) // STEP_BYTES
+
+
+def test_payload_written_up_to_100_mb_passes():
+    result, usage = run(steps_returning(STEPS_WITHIN, STEP_BYTES))
+    assert result.status is InvocationStatus.SUCCEEDED
+    assert usage.persisted_bytes == 2 + STEPS_WITHIN * STEP_BYTES + 4 <= MAX_PERSISTED_BYTES
+
+
+def test_payload_written_past_100_mb_fails_the_execution():
+    result, usage = run(steps_returning(STEPS_WITHIN + 1, STEP_BYTES))
+    assert_refused(result, "payload written by this execution would be")
+    assert usage.persisted_bytes <= MAX_PERSISTED_BYTES
+
+
+def test_the_guard_can_be_turned_off_for_diagnosis_and_still_counts(monkeypatch):
+    monkeypatch.setenv("LOCAL_QUOTA_GUARD", "off")
+    result, usage = run(map_of(MAX_OPERATIONS - 1), guard=QuotaGuard())
+    assert result.status is InvocationStatus.SUCCEEDED
+    assert usage.operations == MAX_OPERATIONS + 1
+    assert usage.violations and "3,001 operations" in usage.violations[0]

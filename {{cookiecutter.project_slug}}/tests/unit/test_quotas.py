@@ -1,0 +1,217 @@
+"""No batch the options allow crosses a durable-execution quota, and one message never sinks its batch.
+
+Every run here goes through the local quota guard (local/quota_guard.py): an execution crossing a
+quota would fail as it does in AWS, and each test also reads what the guard counted.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from typing import Any
+
+import pytest
+from aws_durable_execution_sdk_python.execution import InvocationStatus
+from conftest import REFERENCE_MESSAGE, STEPS
+
+import dead_letters
+import settle
+from local import pipeline
+from local.events import event_bytes, sqs_event, sqs_record
+from local.quota_guard import QuotaGuard
+from pipeline_config import RETRY, STEP_MODE
+from pipeline_runtime import claim_check, payloads, quotas
+
+ATTEMPTS = RETRY.max_attempts
+KIB, MIB = 1024, 1024 * 1024
+
+
+class TransientStepError(Exception):
+    """Same class name the step functions raise for retryable failures."""
+
+
+def body_of(size: int, filler: str = "x") -> str:
+    """A valid message of `size` UTF-8 bytes (or just under), its bulk made of `filler`."""
+    base = json.dumps({"data_source": "big.csv", "processing_type": "standard", "notes": ""}, ensure_ascii=False)
+    count = (size - len(base.encode())) // len(filler.encode())
+    return json.dumps(
+        {"data_source": "big.csv", "processing_type": "standard", "notes": filler * count}, ensure_ascii=False
+    )
+
+
+def run(records: list[dict[str, Any]], wrap_step=None):
+    guard = QuotaGuard(enforce=True)
+    with pipeline.make_runner(wrap_step=wrap_step, quota_guard=guard) as runner:
+        result = runner.run(input=sqs_event(records), execution_timeout=300)
+    assert result.status is InvocationStatus.SUCCEEDED, result.error
+    [usage] = guard.usage.values()
+    assert usage.violations == []
+    return json.loads(result.result), usage, result
+
+
+def within_quotas(usage) -> None:
+    assert usage.operations <= quotas.MAX_OPERATIONS
+    assert usage.persisted_bytes <= quotas.MAX_PERSISTED_BYTES
+    assert usage.largest_payload_bytes <= quotas.MAX_OPERATION_PAYLOAD_BYTES
+    assert usage.input_bytes <= quotas.MAX_SYNC_PAYLOAD_BYTES
+    assert usage.result_bytes <= quotas.MAX_SYNC_PAYLOAD_BYTES
+
+
+def largest_batch(settings) -> list[dict[str, Any]]:
+    """The largest batch these options let the event source mapping send: batch_size records, 6 MB."""
+    per_record = min(quotas.MAX_SQS_MESSAGE_BYTES, (quotas.MAX_SYNC_PAYLOAD_BYTES - 4096) // settings.batch_size)
+    records = [sqs_record(body_of(max(per_record - 600, 100))) for _ in range(settings.batch_size)]
+    assert event_bytes(records) <= quotas.MAX_SYNC_PAYLOAD_BYTES
+    return records
+
+
+def test_the_largest_batch_these_options_allow_is_stored_within_every_quota(aws, settings):
+    records = largest_batch(settings)
+
+    output, usage, _result = run(records)
+
+    assert output["counts"]["stored"] == len(records) and output["batchItemFailures"] == []
+    within_quotas(usage)
+    assert len(aws.stored_items()) == len(records)
+
+
+@pytest.mark.parametrize("waves", [1, 2] if STEP_MODE == "lambda_invoke" else [1])
+def test_a_batch_failing_everywhere_it_can_costs_the_worst_case_and_no_more(aws, settings, monkeypatch, waves):
+    # Every step call fails transiently until its last attempt, staging and settling fail until theirs:
+    # the durable operations counted are exactly what the hooks allow for.
+    staged_size = quotas.MAX_INLINE_PAYLOAD_BYTES[STEP_MODE]  # each record alone overflows a checkpoint: staged
+    records = [sqs_record(body_of(staged_size), receive_count=settings.max_receive_count) for _ in range(2 * waves)]
+    monkeypatch.setenv("RECORD_CONCURRENCY", "2")
+    last_step_fails = {record["messageId"] for record in records[::2]}  # one per wave ends in the DLQ: settling works
+    attempts: dict[tuple[str, str], int] = {}
+    lock = threading.Lock()
+
+    def wrap_step(step, handler):
+        def flaky(event, context):
+            with lock:
+                attempts[(step, event["message_id"])] = attempt = attempts.get((step, event["message_id"]), 0) + 1
+            if attempt < ATTEMPTS:
+                raise TransientStepError(f"{step} attempt {attempt}")
+            if step == STEPS[-1] and event["message_id"] in last_step_fails:
+                raise ValueError("permanent")
+            return handler(event, context)
+
+        return flaky
+
+    def failing_until_last(function, counter: dict[str, int], applies=lambda key: True):
+        def failing(*args, **kwargs):
+            key = str(args[0])
+            counter[key] = counter.get(key, 0) + 1
+            if applies(key) and counter[key] < ATTEMPTS:
+                raise ConnectionError("briefly unreachable")
+            return function(*args, **kwargs)
+
+        return failing
+
+    staging = failing_until_last(payloads.put_json, stages := {}, lambda key: key.endswith("/stage.json"))
+    monkeypatch.setattr(payloads, "put_json", staging)
+    monkeypatch.setattr(
+        settle, "send_to_dead_letter_queue", failing_until_last(dead_letters.send_to_dead_letter_queue, {})
+    )
+
+    output, usage, _result = run(records, wrap_step)
+
+    assert len([key for key in stages if key.endswith("/stage.json")]) == waves, "the waves were staged"
+    assert usage.operations == quotas.worst_case_operations(STEP_MODE, len(STEPS), len(records), 2, ATTEMPTS)
+    within_quotas(usage)
+    assert output["counts"] == {
+        "stored": len(records) - waves,
+        "duplicates": 0,
+        "rejected": 0,
+        "dead_lettered": waves,
+        "retry": 0,
+    }
+
+
+@pytest.mark.parametrize(
+    "filler",
+    ["x", "中", "😀"],
+    ids=["ascii", "three-byte-cjk", "four-byte-emoji"],
+)
+def test_a_body_of_any_size_sqs_accepts_is_stored_whole(aws, filler):
+    big = sqs_record(body_of(quotas.MAX_SQS_MESSAGE_BYTES, filler))
+    small = [sqs_record(REFERENCE_MESSAGE) for _ in range(3)]
+    assert quotas.MAX_SQS_MESSAGE_BYTES - 4 < len(big["body"].encode()) <= quotas.MAX_SQS_MESSAGE_BYTES
+
+    output, usage, _result = run([small[0], big, *small[1:]])
+
+    assert output["counts"]["stored"] == 4 and output["batchItemFailures"] == []
+    within_quotas(usage)
+    stored = {item["record_id"]: item for item in aws.stored_items()}
+    assert set(stored) == {record["messageId"] for record in [big, *small]}
+    assert "data_ref" in stored[big["messageId"]]  # too large for one DynamoDB item: kept in the bucket
+    assert claim_check.item_data(stored[big["messageId"]])["original_data"] == json.loads(big["body"])
+    assert all("data_ref" not in stored[record["messageId"]] for record in small)
+
+
+def test_a_record_too_large_to_carry_goes_to_the_dlq_at_once_and_alone(aws):
+    bloated, healthy = sqs_record(REFERENCE_MESSAGE), sqs_record(REFERENCE_MESSAGE)
+    calls: dict[str, int] = {}
+
+    def wrap_step(step, handler):
+        def bloating(event, context):
+            output = handler(event, context)
+            if step == STEPS[0]:
+                calls[event["message_id"]] = calls.get(event["message_id"], 0) + 1
+                if event["message_id"] == bloated["messageId"]:
+                    return {**output, "record": {**output["record"], "blob": "b" * quotas.MAX_RECORD_BYTES}}
+            return output
+
+        return bloating
+
+    output, usage, _result = run([bloated, healthy], wrap_step)
+
+    assert output["batchItemFailures"] == []  # retrying cannot shrink it
+    assert output["counts"] == {"stored": 1, "duplicates": 0, "rejected": 0, "dead_lettered": 1, "retry": 0}
+    assert calls[bloated["messageId"]] == 1
+    within_quotas(usage)
+    [dead] = aws.dead_letters()
+    attributes = {name: value["StringValue"] for name, value in dead["MessageAttributes"].items()}
+    assert attributes["failure_reason"] == "payload_too_large"
+    detail = json.loads(attributes["failure_detail"])
+    assert detail["step"] == STEPS[0] and detail["bytes"] > detail["limit"] == quotas.MAX_RECORD_BYTES
+    assert dead["Body"] == bloated["body"]
+    assert [item["record_id"] for item in aws.stored_items()] == [healthy["messageId"]]
+
+
+def test_the_result_stays_small_whatever_fails(aws, monkeypatch):
+    monkeypatch.setenv("MAX_RECEIVE_COUNT", "3")  # first delivery: every record goes back to SQS
+    records = [sqs_record(REFERENCE_MESSAGE) for _ in range(500)]
+
+    def wrap_step(step, handler):
+        def failing(event, context):
+            raise ValueError("a long reason " * 400)
+
+        return failing
+
+    output, usage, result = run(records, wrap_step)
+
+    assert len(output["batchItemFailures"]) == 500
+    assert set(output) == {"batchItemFailures", "counts"}  # what goes beyond these belongs in the logs
+    assert usage.result_bytes == len(result.result.encode()) < 40 * KIB
+
+
+@pytest.mark.parametrize("room", [0, 120], ids=["body-alone-fills-sqs-limit", "room-for-some-attributes"])
+def test_dead_lettering_a_body_near_1_mib_keeps_it_unchanged_and_the_detail_in_the_ledger(aws, room):
+    body = "n" * (quotas.MAX_SQS_MESSAGE_BYTES - room)  # not JSON: rejected by validation
+    invalid = sqs_record(body)
+
+    output, usage, _result = run([invalid, sqs_record(REFERENCE_MESSAGE)])
+
+    assert output["counts"]["rejected"] == 1 and output["counts"]["stored"] == 1
+    within_quotas(usage)
+    [dead] = aws.dead_letters()
+    assert dead["Body"] == body  # unchanged, so it can be redriven
+    attributes = {name: value["StringValue"] for name, value in dead.get("MessageAttributes", {}).items()}
+    assert dead_letters.message_size(body, attributes) <= quotas.MAX_SQS_MESSAGE_BYTES
+    [marker] = [item for item in aws.ledger() if item["status"] == "dead_lettered"]
+    assert marker["record_id"] == invalid["messageId"] and marker["reason"] == "validation_failed"
+    assert marker["dead_letter_message_id"] == dead["MessageId"]
+    assert json.loads(marker["failure_detail"])[0].startswith("body is not valid JSON")
+    if room:
+        assert attributes["source_message_id"] == invalid["messageId"]

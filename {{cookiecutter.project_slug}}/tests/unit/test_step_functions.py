@@ -1,0 +1,61 @@
+"""Each step function's Lambda entry point (step_mode lambda_invoke): the runtime layer's handler."""
+
+from __future__ import annotations
+
+import importlib
+import json
+
+from conftest import STEPS
+
+from pipeline_runtime import step_function
+
+VALIDATION = importlib.import_module(f"{STEPS[0]}_step")
+VALID_BODY = '{"data_source": "a.csv", "processing_type": "standard"}'
+
+
+def test_the_deployed_handler_runs_the_step_named_by_step_name(monkeypatch, lambda_context):
+    monkeypatch.setenv("STEP_NAME", STEPS[0])
+    request = {
+        "step": STEPS[0],
+        "role": "validate",
+        "execution_id": "exec-1",
+        "sources": [{"records": [{"id": "m-1", "status": "ok", "data": VALID_BODY}]}],
+        "select": "ok",
+        "originals": [],
+        "output_key": "in-flight/test/validate-1.json",
+        "inline_limit": 64 * 1024,
+        "threads": 1,
+    }
+
+    reply = step_function.handler(request, lambda_context)
+
+    [record] = reply["output"]["records"]
+    assert record == {"id": "m-1", "step": STEPS[0], "status": "ok", "data": json.loads(VALID_BODY)}
+
+
+def test_a_group_from_a_v2_orchestrator_still_in_flight_gets_its_old_answer(lambda_context):
+    group = {"records": [{"message_id": "m-1", "body": VALID_BODY}, {"message_id": "m-2", "body": "not json"}]}
+
+    reply = step_function.handle(group, lambda_context, VALIDATION.handler)
+
+    first, second = reply["results"]
+    assert first["ok"]["valid"] is True and second["ok"]["valid"] is False
+
+
+def test_a_v2_group_overflowing_its_reply_is_answered_reply_full(lambda_context):
+    third = step_function.V2_MAX_REPLY_BYTES // 3
+
+    def padded(event, _context):
+        return {"pad": "x" * third}
+
+    records = [{"message_id": f"m-{n}"} for n in range(5)]
+    reply = step_function.handle({"records": records}, lambda_context, padded)
+
+    kinds = [result.get("error", {}).get("type", "ok") for result in reply["results"]]
+    assert kinds == ["ok", "ok", "ReplyFull", "ReplyFull", "ReplyFull"]
+
+
+def test_a_single_record_from_a_v1_orchestrator_gets_the_handlers_own_answer(lambda_context):
+    event = {"message_id": "m-1", "body": VALID_BODY}
+
+    assert step_function.handle(event, lambda_context, VALIDATION.handler) == VALIDATION.handler(event, lambda_context)
