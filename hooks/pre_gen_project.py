@@ -295,8 +295,14 @@ def check_operations(answers: dict) -> list[Problem]:
     smallest = quotas.smallest_fitting_record_concurrency(
         plan["step_mode"], plan["step_count"], plan["batch_size"], plan["attempts"]
     )
-    largest = quotas.largest_fitting_batch(
-        plan["step_mode"], plan["step_count"], plan["record_concurrency"], plan["attempts"]
+    execution_timeout = parse_whole_number(answers.get("execution_timeout_seconds", ""))
+    largest = quotas.largest_fitting_batch(  # fitting the backoff rule too, so the advice is whole
+        plan["step_mode"],
+        plan["step_count"],
+        plan["record_concurrency"],
+        plan["attempts"],
+        retry_delays(answers["_step_retry"], quotas),
+        execution_timeout if execution_timeout and execution_timeout <= 900 else None,
     )
     waves = quotas.wave_count(plan["step_mode"], plan["batch_size"], plan["record_concurrency"])
     return [

@@ -52,7 +52,8 @@ def body(padded_to: int) -> str:
 
 def largest_batch(body_bytes: int) -> int:
     """The most records of this body size one event source mapping batch holds: 10,000, and 6 MB of event."""
-    per_record = event_bytes([sqs_record(body(body_bytes))]) - event_bytes([]) + 1
+    record = sqs_record(body(body_bytes), message_id=str(uuid.uuid4()))
+    per_record = event_bytes([record, record]) - event_bytes([record])  # with its ", " separator
     return min(quotas.MAX_BATCH_RECORDS, (quotas.MAX_SYNC_PAYLOAD_BYTES - event_bytes([])) // per_record)
 
 

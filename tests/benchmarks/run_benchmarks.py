@@ -213,18 +213,17 @@ listed per run, wall time is the median.
 {table(rows)}
 
 How the counts come about. Every chained invoke suspends the orchestrator until its result is in,
-and each wave of results costs one orchestrator invocation (a replay). In `lambda_invoke` mode the
-records in flight travel together: each step function is invoked once for all of them (split only
-to keep a payload under half of the 1 MiB chained-invoke limit), so a batch costs one invocation per
-step plus one, whatever its size, and the count no longer depends on timing (as long as a step's
-records fit in one payload, see the last row). "chained invokes" are those Lambda invocations of
-step functions; "step executions" are the step handler's runs, one per record per step. `durable_step` mode runs the steps in the orchestrator: one invocation, no
-chained invoke. The reference pays an invocation per step per record.
+and each result costs one orchestrator invocation (a replay). In `lambda_invoke` mode a wave's
+records travel together: each step function is invoked once for all of them, so a batch costs one
+invocation per step plus one, whatever its size. Records too large to travel inline go through the
+payload bucket, so the count does not grow with the data either (the last row). "chained invokes"
+are those Lambda invocations of step functions; "step executions" are the step handler's runs, one
+per record per step; "durable ops" are the durable operations each execution started, as AWS
+counts and bills them. `durable_step` mode runs the steps in the orchestrator: one invocation, no
+chained invoke. The reference pays an invocation and an operation per step per record.
 
-The last row pads each message to {LARGE_BODY_BYTES} bytes: a step's 1000 records no longer fit in
-one payload, so each step is invoked once per group, the groups concurrently. Their results come
-back at different moments, and each moment may cost an invocation, so the count can exceed
-steps + 1; it stays far below one per record.
+The last row pads each message to {LARGE_BODY_BYTES} bytes: 2 MB of records is staged in the payload
+bucket once, and every step reads and writes its wave there; the checkpoints hold references.
 
 {ratio_lines}
 

@@ -101,7 +101,8 @@ class EventSourceMapping:
                 MessageAttributeNames=["All"],
             ).get("Messages", [])
             for message in received:
-                record_size = event_bytes([self.record(message)]) - event_bytes([]) + 1  # with its separator
+                record = self.record(message)
+                record_size = event_bytes([record, record]) - event_bytes([record])  # with its ", " separator
                 if messages and size + record_size > MAX_SYNC_PAYLOAD_BYTES:
                     self.sqs.change_message_visibility(
                         QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=0

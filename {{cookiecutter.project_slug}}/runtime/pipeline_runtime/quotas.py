@@ -87,16 +87,33 @@ def worst_case_backoff_seconds(
     return wave_count(step_mode, batch_size, record_concurrency) * (step_count + 2) * sum(delays)
 
 
-def largest_fitting_batch(step_mode: str, step_count: int, record_concurrency: int, attempts: int) -> int:
-    """The largest batch_size whose worst case stays within MAX_OPERATIONS (at most MAX_BATCH_RECORDS)."""
+def largest_fitting_batch(
+    step_mode: str,
+    step_count: int,
+    record_concurrency: int,
+    attempts: int,
+    delays: list[int] | None = None,
+    execution_timeout: int | None = None,
+) -> int:
+    """The largest batch_size whose worst case stays within MAX_OPERATIONS and, given the retry `delays`,
+    whose worst-case backoff stays under `execution_timeout` (at most MAX_BATCH_RECORDS; 0 if none fits)."""
     if step_mode == "durable_step":
-        fits = worst_case_operations(step_mode, step_count, MAX_BATCH_RECORDS, record_concurrency, attempts)
-        return MAX_BATCH_RECORDS if fits <= MAX_OPERATIONS else 0
-    single = worst_case_operations(step_mode, step_count, record_concurrency, record_concurrency, attempts)
-    if single > MAX_OPERATIONS:
+        waves_allowed = 1
+    else:
+        waves_allowed = (MAX_OPERATIONS - 1) // operations_per_wave(step_count, attempts, several_waves=True)
+        if (
+            worst_case_operations(step_mode, step_count, record_concurrency, record_concurrency, attempts)
+            <= MAX_OPERATIONS
+        ):
+            waves_allowed = max(1, waves_allowed)
+    if delays and execution_timeout:
+        per_wave = (step_count + 2) * sum(delays)
+        waves_allowed = min(waves_allowed, (execution_timeout - 1) // per_wave if per_wave else waves_allowed)
+    if waves_allowed < 1 or worst_case_operations(step_mode, step_count, 1, 1, attempts) > MAX_OPERATIONS:
         return 0
-    waves = (MAX_OPERATIONS - 1) // operations_per_wave(step_count, attempts, several_waves=True)
-    return min(MAX_BATCH_RECORDS, max(record_concurrency, waves * record_concurrency))
+    if step_mode == "durable_step":
+        return MAX_BATCH_RECORDS
+    return min(MAX_BATCH_RECORDS, waves_allowed * record_concurrency)
 
 
 def smallest_fitting_record_concurrency(step_mode: str, step_count: int, batch_size: int, attempts: int) -> int | None:
