@@ -62,3 +62,35 @@ def test_generated_suite_passes(tmp_path, answers):
 
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
     assert " passed" in result.stdout
+
+
+# The largest batches the options allow (10,000 records, 6 MB of event), with the most steps: each
+# generated suite's quota tests run at its own batch size, so these show the plan holds at the limit.
+LARGEST_BATCHES = {
+    "lambda-invoke-20-steps-10000-records": {
+        "step_names": ",".join(f"step_{n}" for n in range(1, 21)),
+        "batch_size": "10000",
+        "max_batching_window_seconds": "300",
+        "record_concurrency": "1667",
+    },
+    "durable-step-20-steps-10000-records": {
+        "step_mode": "durable_step",
+        "step_names": ",".join(f"step_{n}" for n in range(1, 21)),
+        "batch_size": "10000",
+        "max_batching_window_seconds": "300",
+    },
+}
+
+
+@pytest.mark.parametrize("answers", LARGEST_BATCHES.values(), ids=LARGEST_BATCHES.keys())
+def test_the_largest_batch_fits_every_quota(tmp_path, answers):
+    project = bake(tmp_path, **answers)
+
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "tests/unit/test_quotas.py",
+         "-k", "largest_batch or worst_case"],
+        cwd=project, capture_output=True, text=True, timeout=900, check=False,
+    )  # fmt: skip
+
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
+    assert " passed" in result.stdout and " failed" not in result.stdout

@@ -100,13 +100,14 @@ class EventSourceMapping:
                 AttributeNames=["All"],
                 MessageAttributeNames=["All"],
             ).get("Messages", [])
-            for message in received:
+            for position, message in enumerate(received):
                 record = self.record(message)
                 record_size = event_bytes([record, record]) - event_bytes([record])  # with its ", " separator
                 if messages and size + record_size > MAX_SYNC_PAYLOAD_BYTES:
-                    self.sqs.change_message_visibility(
-                        QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=0
-                    )
+                    for left_out in received[position:]:  # visible again at once, for the next batch
+                        self.sqs.change_message_visibility(
+                            QueueUrl=self.queue_url, ReceiptHandle=left_out["ReceiptHandle"], VisibilityTimeout=0
+                        )
                     return messages
                 messages.append(message)
                 size += record_size

@@ -1,7 +1,9 @@
-"""The local event source mapping hands a stuck execution's batch back to SQS, as Lambda does on a timeout."""
+"""The local event source mapping: batches within 6 MB, and a stuck execution's batch handed back to SQS."""
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import threading
 
 import boto3
@@ -10,6 +12,7 @@ from conftest import REFERENCE_MESSAGE, STEPS
 
 from local import pipeline
 from local.esm import EventSourceMapping
+from pipeline_runtime.quotas import MAX_SQS_MESSAGE_BYTES, MAX_SYNC_PAYLOAD_BYTES
 
 pytestmark = pytest.mark.integration
 
@@ -42,3 +45,21 @@ def test_stuck_execution_is_stopped_and_its_batch_redelivered(aws):
     else:  # no delivery left: the redrive policy moves it to the dead-letter queue
         assert esm.stats.batches == 1
         assert len(aws.dead_letters()) == 1 and aws.stored_items() == []
+
+
+def test_batches_stay_within_the_6_mb_a_synchronous_invoke_carries(aws):
+    # Ten messages of nearly 1 MiB, a batch size of ten: Lambda would send them in two batches.
+    notes = "n" * (MAX_SQS_MESSAGE_BYTES - 100)
+    sqs = boto3.client("sqs")
+    for number in range(10):
+        body = json.dumps({"data_source": f"big-{number}.csv", "processing_type": "standard", "notes": notes})
+        sqs.send_message(QueueUrl=aws.resources["queue_url"], MessageBody=body)
+    settings = dataclasses.replace(aws.settings, batch_size=10, max_batching_window_seconds=1)
+
+    with pipeline.make_runner() as runner:
+        esm = EventSourceMapping(runner, settings, aws.resources["queue_url"], concurrent_batches=1)
+        assert esm.drain(timeout=120)
+
+    assert esm.stats.batches >= 2
+    assert 5 * MAX_SQS_MESSAGE_BYTES < esm.stats.largest_batch_bytes <= MAX_SYNC_PAYLOAD_BYTES
+    assert len(aws.stored_items()) == 10

@@ -89,3 +89,26 @@ def test_reference_message_and_invalid_one_by_default():
     [rejected] = output["dead_letter"]
     assert rejected["reason"] == "validation_failed"
     assert rejected["detail"] == ["data_source: must not be empty", "processing_type: expected str, got int"]
+
+
+def test_messages_up_to_sqs_maximum_in_any_script_are_all_stored(tmp_path: Path):
+    notes = {"ascii": "a" * 1_048_000, "cjk": "中" * 349_000, "emoji": "😀" * 262_000}
+    bodies = [
+        json.dumps({"data_source": f"{name}.csv", "processing_type": "standard", "notes": text}, ensure_ascii=False)
+        for name, text in notes.items()
+    ]
+    messages = tmp_path / "large.jsonl"
+    messages.write_text("\n".join([*bodies, '{"data_source": "small.csv", "processing_type": "standard"}']) + "\n")
+
+    output = run_local("--messages", str(messages))
+
+    summary = output["summary"]
+    assert (summary["sent"], summary["stored"], summary["dead_lettered"]) == (4, 4, 0)
+    assert summary["failed_executions"] == summary["timed_out_executions"] == summary["redeliveries"] == 0
+    stored = {item["original_data"]["data_source"]: item for item in output["stored"]}
+    assert {name: stored[f"{name}.csv"]["original_data"]["notes"] == text for name, text in notes.items()} == {
+        "ascii": True,
+        "cjk": True,
+        "emoji": True,
+    }
+    assert summary["most_operations"] <= 3000 and summary["most_payload_bytes_written"] <= 100 * 1024 * 1024
