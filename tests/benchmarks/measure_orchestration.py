@@ -10,13 +10,15 @@ chained invoke, which costs an orchestrator invocation per step per record.
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import os
 import sys
 import threading
 import time
 import uuid
-from contextlib import redirect_stdout
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager, redirect_stdout
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +29,7 @@ os.environ.update(
         "AWS_SECRET_ACCESS_KEY": "bench",
         "AWS_DEFAULT_REGION": "us-east-1",
         "POWERTOOLS_METRICS_NAMESPACE": "bench",
-        "POWERTOOLS_LOG_LEVEL": "ERROR",
+        "POWERTOOLS_LOG_LEVEL": "CRITICAL",  # the failures injected for the worst case would flood the output
     }
 )
 
@@ -108,8 +110,70 @@ def sequential_reference_orchestrator(steps: tuple[str, ...]):
     return handler
 
 
-def measure(size: int, baseline: bool, body_bytes: int = 0, sdk_timing: bool = True) -> dict[str, Any]:
-    os.environ["RECORD_CONCURRENCY"] = str(size)  # at least the batch size
+class TransientStepError(Exception):
+    """The class name the orchestrator retries."""
+
+
+@contextmanager
+def worst_case_faults(
+    records: list[dict[str, Any]], per_wave: int, first_step: str, last_step: str
+) -> Iterator[Callable]:
+    """Every record fails transiently at every step until its last attempt; staging and settling fail
+    until theirs (the bucket refusing); one record per wave fails for good at the last step, on its last
+    delivery, so every wave settles. Yields the step wrapper for make_runner."""
+    from pipeline_runtime import payloads
+
+    settle = importlib.import_module("settle")
+    attempts = importlib.import_module("pipeline_config").RETRY.max_attempts
+    failing_for_good = {record["messageId"] for record in records[::per_wave]}
+    seen: dict[Any, int] = {}
+    lock = threading.Lock()
+
+    def count(key: Any) -> int:
+        with lock:
+            seen[key] = seen.get(key, 0) + 1
+            return seen[key]
+
+    def wrap_step(step: str, handler: Callable) -> Callable:
+        def flaky(event: dict[str, Any], context: Any) -> Any:
+            if count((step, event["message_id"])) < attempts:
+                raise TransientStepError("injected")
+            if step == last_step and event["message_id"] in failing_for_good:
+                raise ValueError("injected for good")
+            return handler(event, context)
+
+        return flaky
+
+    put_json, load = payloads.put_json, settle.payloads.load
+
+    def staging(key: str, value: Any) -> int:
+        if key.endswith("/stage.json") and count(key) < attempts:
+            raise ConnectionError("injected: the bucket refused")
+        return put_json(key, value)
+
+    def settle_load(payload: dict[str, Any]) -> Any:  # settling reads the wave's first reply first
+        if f"/{first_step}-1.json" in str(payload) and count(("settle", str(payload))) < attempts:
+            raise ConnectionError("injected: the bucket refused")
+        return load(payload)
+
+    payloads.put_json = staging
+    settle.payloads = type("FlakyPayloads", (), {"load": staticmethod(settle_load)})
+    try:
+        yield wrap_step
+    finally:
+        payloads.put_json = put_json
+        settle.payloads = payloads
+
+
+def measure(
+    size: int,
+    baseline: bool,
+    body_bytes: int = 0,
+    sdk_timing: bool = True,
+    record_concurrency: int | None = None,
+    worst_case: bool = False,
+) -> dict[str, Any]:
+    os.environ["RECORD_CONCURRENCY"] = str(record_concurrency or size)  # at least the batch size by default
     steps = tuple(pipeline.step_modules())
     orchestrator = sequential_reference_orchestrator(steps) if baseline else pipeline.orchestrator_module().handler
     invocations, step_calls = Counter(), Counter()
@@ -125,14 +189,24 @@ def measure(size: int, baseline: bool, body_bytes: int = 0, sdk_timing: bool = T
 
         return wrapped
 
-    records = [sqs_record(body(body_bytes), message_id=str(uuid.uuid4())) for _ in range(size)]
+    receives = load_settings().max_receive_count if worst_case else 1  # permanent failures then go to the DLQ
+    records = [
+        sqs_record(body(body_bytes), message_id=str(uuid.uuid4()), receive_count=receives) for _ in range(size)
+    ]
     guard = QuotaGuard(enforce=True)
-    with pipeline.make_runner(
-        orchestrator=counted_orchestrator,
-        wrap_step=counted_step,
-        quota_guard=guard,
-        **({"stop_signal_poll_seconds": pipeline.SDK_STOP_SIGNAL_POLL_SECONDS} if sdk_timing else {}),
-    ) as runner:
+    with ExitStack() as stack:
+        wrap = counted_step
+        if worst_case:
+            faulty = stack.enter_context(worst_case_faults(records, record_concurrency or size, steps[0], steps[-1]))
+            wrap = lambda step, handler: counted_step(step, faulty(step, handler))  # noqa: E731
+        runner = stack.enter_context(
+            pipeline.make_runner(
+                orchestrator=counted_orchestrator,
+                wrap_step=wrap,
+                quota_guard=guard,
+                **({"stop_signal_poll_seconds": pipeline.SDK_STOP_SIGNAL_POLL_SECONDS} if sdk_timing else {}),
+            )
+        )
         if baseline:  # the reference's step functions take one record per invoke
             for step, module in pipeline.step_modules().items():
                 runner.register_function(step, counted_step(step, module.handler))
@@ -150,6 +224,8 @@ def measure(size: int, baseline: bool, body_bytes: int = 0, sdk_timing: bool = T
         "orchestrator": "sequential reference" if baseline else mode,
         "step_mode": "lambda_invoke" if baseline else mode,
         "records": size,
+        "record_concurrency": record_concurrency or size,
+        "worst_case": worst_case,
         "body_bytes": len(records[0]["body"]),
         "event_bytes": usage.input_bytes,
         "steps": len(steps),
@@ -180,6 +256,16 @@ def quota_matrix() -> list[dict[str, Any]]:
     return rows
 
 
+def worst_case_rows(record_concurrencies: list[int]) -> list[dict[str, Any]]:
+    """The largest batch of small messages, every step call failing until its last attempt: measured."""
+    largest = largest_batch(QUOTA_BODIES[0])
+    return [
+        {**measure(largest, False, QUOTA_BODIES[0], sdk_timing=False, record_concurrency=rc, worst_case=True),
+         "largest_allowed": True}
+        for rc in record_concurrencies
+    ]  # fmt: skip
+
+
 def summarise(runs: list[dict[str, Any]]) -> dict[str, Any]:
     """Repeated runs of one configuration: the worst invocation count, the median wall time, and every value."""
     invocations = [run["orchestrator_invocations"] for run in runs]
@@ -201,14 +287,19 @@ def main() -> int:
     parser.add_argument("--repeat", type=int, default=1, help="runs of each template size (the baseline runs once)")
     parser.add_argument("--body-bytes", type=int, default=0, help="pad each message body to this size")
     parser.add_argument("--quota-matrix", action="store_true", help="only the quota matrix: body sizes x batch sizes")
+    parser.add_argument(
+        "--worst-case", type=int, nargs="*", help="only worst-case runs of the largest batch, at these record_concurrency"
+    )
     args = parser.parse_args()
     results = []
-    aws_limits.install()
     with mock_aws(), open(os.devnull, "w") as quiet:
+        aws_limits.install()
         settings = load_settings()
         resources = pipeline.create_resources(settings, table_name="bench", queue_name="bench")
         with pipeline.environment(pipeline.function_environment(settings, resources)), redirect_stdout(quiet):
-            if args.quota_matrix:
+            if args.worst_case:
+                results = worst_case_rows(args.worst_case)
+            elif args.quota_matrix:
                 results = quota_matrix()
             else:
                 for size in args.sizes:

@@ -25,7 +25,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
-from conftest import TEMPLATE_DIR, bake, template_quotas  # noqa: E402
+from conftest import DEFAULTS, TEMPLATE_DIR, bake, template_quotas  # noqa: E402
 
 QUOTAS = template_quotas()
 
@@ -90,6 +90,22 @@ def quota_cell(key: str, row: dict) -> str:
     return f"{value:,}" if isinstance(value, int) else str(value)
 
 
+def smallest_accepted_record_concurrency(batch_size: int, steps: int = 3) -> int:
+    """The smallest record_concurrency the hooks accept for this batch: operations and backoff both fit."""
+    retry = DEFAULTS["_step_retry"]
+    delays = QUOTAS.retry_delays(
+        retry["max_attempts"], retry["initial_delay_seconds"], retry["backoff_rate"], retry["max_delay_seconds"]
+    )
+    timeout = int(DEFAULTS["execution_timeout_seconds"])
+    return next(
+        concurrency
+        for concurrency in range(1, batch_size + 1)
+        if QUOTAS.worst_case_operations("lambda_invoke", steps, batch_size, concurrency, retry["max_attempts"])
+        <= QUOTAS.MAX_OPERATIONS
+        and QUOTAS.worst_case_backoff_seconds("lambda_invoke", steps, batch_size, concurrency, delays) < timeout
+    )
+
+
 def machine() -> str:
     cpu = (
         next(
@@ -143,6 +159,9 @@ def main() -> int:
             invoke_project, "--sizes", "1000", "--repeat", str(REPEAT), "--body-bytes", str(LARGE_BODY_BYTES)
         )
         quota_rows = measure(invoke_project, "--quota-matrix") + measure(step_project, "--quota-matrix")
+        many_waves = smallest_accepted_record_concurrency(QUOTAS.MAX_BATCH_RECORDS)
+        worst_rows = measure(invoke_project, "--worst-case", str(QUOTAS.MAX_BATCH_RECORDS), str(many_waves))
+        worst_rows += measure(step_project, "--worst-case", str(QUOTAS.MAX_BATCH_RECORDS))
 
     steps = rows[0]["steps"]
     for row in large:  # informative, not a target: the targets are about the batch size
@@ -167,6 +186,12 @@ def main() -> int:
             for size in SIZES
         ),
         "every quota-matrix execution within every durable-execution quota": all(map(within_quotas, quota_rows)),
+        "worst case measured equals the hooks' formula, within 3,000 operations, in every row": all(
+            row["durable_operations"] == QUOTAS.worst_case_operations(
+                row["orchestrator"], row["steps"], row["records"], row["record_concurrency"], 3
+            ) <= QUOTAS.MAX_OPERATIONS and within_quotas(row)
+            for row in worst_rows
+        ),
         "the largest batch of every body size ran in both modes": all(
             any(row["largest_allowed"] and row["body_bytes"] >= body and row["orchestrator"] == mode
                 for row in quota_rows)
@@ -190,6 +215,7 @@ def main() -> int:
         "results": rows,
         "ratios_template_over_baseline": ratios,
         "quota_matrix": quota_rows,
+        "worst_case_measured": worst_rows,
         "largest_batch_that_fits": largest_fit,
         "worst_case_operations_at_10000": worst,
         "targets": targets,
@@ -242,9 +268,17 @@ when the 64 MB inline budget is shared by more waves and steps) travel through t
 the checkpoints then hold a reference, so operations and bytes no longer grow with the data.
 
 Largest batch that fits, with these options: `lambda_invoke` {largest_fit["lambda_invoke"]:,} records,
-`durable_step` {largest_fit["durable_step"]:,} (the event source mapping's maximum). Worst case at
-10,000 records, every step retrying every record: {worst["lambda_invoke"]} durable operations
-(`lambda_invoke`), {worst["durable_step"]} (`durable_step`), of 3,000. The formulas are in the README.
+`durable_step` {largest_fit["durable_step"]:,} (the event source mapping's maximum).
+
+The worst case, measured: the largest batch of 100 B messages with every record failing
+transiently at every step until its last attempt, staging and settling failing until theirs, and one
+record per wave failing for good at the last step (so every wave settles). The durable operations
+counted equal the hooks' formula, 1 + W × ([W > 1] + A + S × (2A − 1) + A), in every row; with
+`record_concurrency` {many_waves}, the smallest the hooks accept for 10,000 records, a batch runs in
+{-(-10000 // many_waves)} waves.
+
+{table(worst_rows, [("orchestrator", "mode"), ("records", "records"), ("record_concurrency", "record_concurrency"),
+                    *QUOTA_COLUMNS[3:]], quota_cell)}
 
 Rendering the default project: {report["render_seconds_median"]} s (median of 5).
 The generated project's suite: {report["generated_suite_seconds"]} s ({report["generated_suite_result"]}).

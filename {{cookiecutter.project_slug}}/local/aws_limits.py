@@ -49,7 +49,10 @@ def check_send_message_batch(params: dict[str, Any], **_kwargs: Any) -> None:
 
 
 def install() -> None:
-    """Check every SQS send made through boto3's default session (idempotent)."""
+    """Check every SQS send made through boto3's default session (idempotent).
+
+    Call it once the session exists for good: moto's mock_aws starts a new default session.
+    """
     events = boto3._get_default_session().events
     events.register("provide-client-params.sqs.SendMessage", check_send_message, unique_id="local-sqs-message-size")
     events.register(

@@ -23,6 +23,7 @@ from aws_durable_execution_sdk_python.lambda_service import (
     ErrorObject,
     InvocationStatus,
     OperationAction,
+    OperationStatus,
     OperationType,
     OperationUpdate,
 )
@@ -104,11 +105,18 @@ class QuotaGuard:
             return checkpoint(checkpoint_token, updates, client_token)
 
         def guarded_invoke_completion(parent_arn: str, operation_id: str, status: Any, result: Any, error: Any) -> None:
-            size = (len(result.encode()) if result else 0) + (len(json.dumps(error.to_dict()).encode()) if error else 0)
-            with self._lock:
-                usage = self.usage.setdefault(parent_arn, Usage())
-                usage.persisted_bytes += size
-                usage.largest_payload_bytes = max(usage.largest_payload_bytes, size)
+            execution = store.load(parent_arn)
+            recorded = not execution.is_complete and any(  # the runner drops a late or repeated completion
+                op.operation_id == operation_id and op.status is OperationStatus.STARTED for op in execution.operations
+            )
+            if recorded:
+                size = (len(result.encode()) if result else 0) + (
+                    len(json.dumps(error.to_dict()).encode()) if error else 0
+                )
+                with self._lock:
+                    usage = self.usage.setdefault(parent_arn, Usage())
+                    usage.persisted_bytes += size
+                    usage.largest_payload_bytes = max(usage.largest_payload_bytes, size)
             complete_invoke(parent_arn, operation_id, status, result, error)
 
         def guarded_response(
@@ -131,20 +139,20 @@ class QuotaGuard:
 
     def _charge(self, arn: str, execution: Any, updates: list[OperationUpdate]) -> None:
         known = {operation.operation_id for operation in execution.operations}
-        new_operations, written, problems = 0, 0, []
+        new_operations, written, result_bytes, problems = 0, 0, None, []
         for update in updates:
-            if update.operation_id not in known:
-                known.add(update.operation_id)
-                new_operations += 1
-            if update.action is OperationAction.RETRY:  # each retry of a step is billed as an operation
-                new_operations += 1
             size = payload_bytes(update)
             written += size
-            limit = (
-                MAX_SYNC_PAYLOAD_BYTES
-                if update.operation_type is OperationType.EXECUTION
-                else MAX_OPERATION_PAYLOAD_BYTES
-            )
+            if update.operation_type is OperationType.EXECUTION:  # a large result the SDK checkpoints itself
+                result_bytes = size
+                limit = MAX_SYNC_PAYLOAD_BYTES
+            else:
+                limit = MAX_OPERATION_PAYLOAD_BYTES
+                if update.operation_id not in known:
+                    known.add(update.operation_id)
+                    new_operations += 1
+                if update.action is OperationAction.RETRY:  # each retry of a step is billed as an operation
+                    new_operations += 1
             if size > limit:
                 what = f"the payload of {update.operation_type.value} operation '{update.name or update.operation_id}'"
                 problems.append(quota_message(what, size, limit, "bytes"))
@@ -168,18 +176,19 @@ class QuotaGuard:
                         "bytes",
                     )
                 )
+            usage.violations += problems
             if problems and self.enforce:
-                usage.violations += problems
                 raise CheckpointError(
                     problems[0],
                     error_category=DurableApiErrorCategory.EXECUTION,
                     error={"Code": "InvalidParameterValueException", "Message": problems[0]},
                     response_metadata={"HTTPStatusCode": 400},
                 )
-            usage.violations += problems
             usage.operations += new_operations
             usage.persisted_bytes += written
             usage.largest_payload_bytes = max([usage.largest_payload_bytes, *(payload_bytes(u) for u in updates)])
+            if result_bytes is not None:
+                usage.result_bytes = result_bytes
 
     def _charge_result(self, arn: str, size: int) -> str | None:
         with self._lock:

@@ -251,7 +251,7 @@ def run(args: argparse.Namespace) -> Report:
             settings, table_name="{{ cookiecutter.table_name }}-local", queue_name="input", visibility_timeout=visibility
         )
         faults = FaultPlan(args.seed, args.transient_failure_rate, args.crash_rate)
-        guard = QuotaGuard(enforce=not args.no_quota_guard)
+        guard = QuotaGuard(enforce=False if args.no_quota_guard else None)  # None: LOCAL_QUOTA_GUARD decides
         sqs = boto3.client("sqs")
         started = time.monotonic()
         sent = send_messages(sqs, resources["queue_url"], bodies)

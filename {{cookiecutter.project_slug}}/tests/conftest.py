@@ -28,8 +28,6 @@ from local import aws_limits, pipeline
 from local.template_values import PipelineSettings, load_settings
 from pipeline_runtime import payloads
 
-aws_limits.install()  # SQS's real message limit, before any client exists
-
 STEP_MODULES = pipeline.step_modules()
 STEPS = tuple(STEP_MODULES)
 REFERENCE_MESSAGE = '{"data_source": "test.csv", "processing_type": "standard"}'
@@ -92,6 +90,7 @@ def settings() -> PipelineSettings:
 def aws(settings: PipelineSettings) -> Iterator[LocalAws]:
     """Queue, DLQ and table as template.yaml declares them, in moto; function env pointed at them."""
     with mock_aws():
+        aws_limits.install()  # SQS's real message limit, on the session moto just made
         resources = pipeline.create_resources(settings, table_name="processed-data-test", queue_name="input")
         clear_client_caches()
         with pipeline.environment(pipeline.function_environment(settings, resources)):

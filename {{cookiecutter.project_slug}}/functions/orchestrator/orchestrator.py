@@ -143,12 +143,14 @@ def run_wave(
     }
     if ended["unsettled"]:
         try:
-            result |= ctx.step(
+            settled = ctx.step(
                 lambda _: settle(source, outputs, execution_id, max_receive_count()), name="settle", config=SETTLING
             )
-        except StepError as error:  # stored records come back as duplicates; the others get another delivery
+        except StepError as error:  # the bucket stayed unreachable: stored records come back as duplicates
             logger.error("settling failed; SQS will redeliver the wave", extra={"error": describe(error)})
-            result["retry"] = list(range(len(records)))
+            return {**result, "retry": list(range(len(records)))}
+        result = {name: result[name] + settled[name] for name in ("stored", "duplicates", "rejected", "dead_lettered")}
+        result["retry"] = settled["retry"]
     return result
 
 

@@ -5,6 +5,7 @@ Template-owned. Runs as one checkpointed step, after the wave's last step call.
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from aws_lambda_powertools import Logger
@@ -13,6 +14,8 @@ from dead_letters import send_to_dead_letter_queue
 from pipeline_runtime import payloads
 
 logger = Logger()
+
+SEND_ATTEMPTS = 3  # quick retries of one record's send inside the step; the step itself retries the bucket
 
 
 def reason_and_detail(ending: dict[str, Any]) -> tuple[str, Any]:
@@ -24,26 +27,38 @@ def reason_and_detail(ending: dict[str, Any]) -> tuple[str, Any]:
     return "step_failed", f"{ending['step']}: {error['type']}: {error['message']}"
 
 
+def send_with_retries(message: dict[str, Any], reason: str, detail: Any, execution_id: str) -> str | None:
+    """The send's outcome, or None if SQS or the table stayed unreachable (SQS then redelivers the record)."""
+    for attempt in range(1, SEND_ATTEMPTS + 1):
+        try:
+            return send_to_dead_letter_queue(message["id"], message["data"], reason, detail, execution_id)
+        except Exception:  # any failure of this record's send; the others still go
+            logger.exception("dead-lettering failed", extra={"message_id": message["id"], "attempt": attempt})
+            if attempt < SEND_ATTEMPTS:
+                time.sleep(0.2 * attempt)
+    return None
+
+
 def settle(
     source: dict[str, Any], outputs: list[dict[str, Any]], execution_id: str, max_receives: int | None
 ) -> dict[str, Any]:
-    """Dead-letter what must go now; returns the counts and the wave positions SQS should redeliver."""
+    """Dead-letter what must go now; returns the counts and the wave positions SQS should redeliver.
+
+    A record whose send keeps failing goes back to SQS alone, so this step fails only when the
+    payload bucket is unreachable; the orchestrator then hands the whole wave back.
+    """
     last_word: dict[str, dict[str, Any]] = {}
     for output in outputs:
         for record in payloads.load(output):
             last_word[record["id"]] = record
-    rejected = dead_lettered = 0
+    counts = {"stored": 0, "duplicates": 0, "rejected": 0, "dead_lettered": 0}
     retry = []
     for position, message in enumerate(payloads.load(source)):
         ending = last_word.get(message["id"])
         if ending is None:  # cannot happen: every call answers each record it selects; never drop one silently
-            ending = {
-                "status": "failed",
-                "step": "orchestrator",
-                "error": {"type": "NoOutcome", "message": "no step answered"},
-            }
+            ending = {"status": "failed", "step": "orchestrator", "error": {"type": "NoOutcome", "message": "none"}}
         if ending["status"] == "ok":
-            continue  # stored by the last step
+            continue  # stored by the last step, and counted from its reply
         reason, detail = reason_and_detail(ending)
         extra = {"message_id": message["id"], "execution_id": execution_id, "reason": reason, "detail": detail}
         last_delivery = max_receives is not None and message["receives"] >= max_receives
@@ -51,10 +66,13 @@ def settle(
             logger.warning("record failed; SQS will redeliver it", extra=extra)
             retry.append(position)
             continue
-        logger.warning("record dead-lettered", extra=extra)
-        send_to_dead_letter_queue(message["id"], message["data"], reason, detail, execution_id)
-        if reason == "validation_failed":
-            rejected += 1
-        else:
-            dead_lettered += 1
-    return {"rejected": rejected, "dead_lettered": dead_lettered, "retry": retry}
+        sent = send_with_retries(message, reason, detail, execution_id)
+        if sent is None:
+            retry.append(position)
+        elif sent == "already stored":  # an earlier delivery stored it after all
+            counts["stored"] += 1
+            counts["duplicates"] += 1
+        else:  # sent now, or by an earlier execution
+            logger.warning("record dead-lettered", extra={**extra, "outcome": sent})
+            counts["rejected" if reason == "validation_failed" else "dead_lettered"] += 1
+    return {**counts, "retry": retry}

@@ -2,7 +2,8 @@
 
 Template-owned, and the only copy: the template's hooks load this file to check the options, the
 orchestrator plans each batch with it, and local runs enforce the same figures. Sizes are bytes;
-"MB" in AWS's Lambda quotas is 1,048,576 bytes (its 6 MB payload limit is 6,291,456).
+Lambda's "6 MB" payload limit is 6,291,456 bytes and "1 MB" payloads 1,048,576; the durable
+"100 MB" is taken as 100,000,000, the stricter reading, so local runs never pass what AWS refuses.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ MIB = 1024 * 1024
 
 # What AWS enforces. Durable execution quotas are hard limits: they cannot be raised.
 MAX_OPERATIONS = 3000  # durable operations per execution
-MAX_PERSISTED_BYTES = 100 * MIB  # payload written per execution, summed over its operations
+MAX_PERSISTED_BYTES = 100_000_000  # payload written per execution, summed: "100 MB" read the stricter way
 MAX_OPERATION_PAYLOAD_BYTES = MIB  # one step result, chained-invoke input or result, child context
 MAX_SYNC_PAYLOAD_BYTES = 6 * MIB  # the ESM invokes synchronously: the batch event, and the return value
 MAX_SQS_MESSAGE_BYTES = MIB  # body and message attributes together
@@ -27,6 +28,7 @@ MAX_INLINE_PAYLOAD_BYTES = {  # the most one inline payload holds (the SDK sends
     "lambda_invoke": 96 * 1024,  # a step's request may carry up to 2 x attempts of them
     "durable_step": 512 * 1024,  # only a step's result is checkpointed
 }
+REQUEST_BUDGET_BYTES = 640 * 1024  # one lambda_invoke request: under the SDK's 750 KiB checkpoint batch
 MAX_RECORD_BYTES = 6 * MIB  # one record's data after a step (UTF-8 JSON); larger is dead-lettered as payload_too_large
 STORED_ITEM_INLINE_BYTES = 350_000  # a stored item larger than this keeps its data in the bucket, the item a pointer
 MAX_STEP_THREADS = 64  # records one step call runs at once, whatever record_concurrency says
@@ -67,7 +69,10 @@ def inline_payload_cap(step_mode: str, step_count: int, waves: int, attempts: in
     INLINE_BUDGET_BYTES. A lambda_invoke call writes its request (up to 2 x attempts payloads) and its reply."""
     payloads_per_call = 2 * attempts + 1 if step_mode == "lambda_invoke" else 1
     share = INLINE_BUDGET_BYTES // (max(1, waves) * step_count * attempts * payloads_per_call)
-    return min(MAX_INLINE_PAYLOAD_BYTES[step_mode], share)
+    cap = min(MAX_INLINE_PAYLOAD_BYTES[step_mode], share)
+    if step_mode == "lambda_invoke":  # a request carries up to `attempts` sources and as many originals
+        cap = min(cap, REQUEST_BUDGET_BYTES // (2 * attempts))
+    return cap
 
 
 def retry_delays(

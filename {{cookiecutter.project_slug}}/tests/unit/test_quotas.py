@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import threading
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -110,9 +111,9 @@ def test_a_batch_failing_everywhere_it_can_costs_the_worst_case_and_no_more(aws,
 
     staging = failing_until_last(payloads.put_json, stages := {}, lambda key: key.endswith("/stage.json"))
     monkeypatch.setattr(payloads, "put_json", staging)
-    monkeypatch.setattr(
-        settle, "send_to_dead_letter_queue", failing_until_last(dead_letters.send_to_dead_letter_queue, {})
-    )
+    # Settling reads the wave's first reply first: the bucket fails that read until the step's last attempt.
+    settle_reads = failing_until_last(payloads.load, {}, lambda key: f"/{STEPS[0]}-1.json" in key)
+    monkeypatch.setattr(settle, "payloads", SimpleNamespace(load=settle_reads))
 
     output, usage, _result = run(records, wrap_step)
 
@@ -215,3 +216,34 @@ def test_dead_lettering_a_body_near_1_mib_keeps_it_unchanged_and_the_detail_in_t
     assert json.loads(marker["failure_detail"])[0].startswith("body is not valid JSON")
     if room:
         assert attributes["source_message_id"] == invalid["messageId"]
+
+
+def test_inline_payloads_stay_within_the_budget_across_waves_steps_and_attempts(aws, monkeypatch):
+    # Waves whose records are inline up to the cap, each step growing them, every record retried twice
+    # at every step: the bytes written stay within the inline budget plus the event and references.
+    monkeypatch.setenv("RECORD_CONCURRENCY", "4")
+    waves = 3 if STEP_MODE == "lambda_invoke" else 1
+    cap = quotas.inline_payload_cap(STEP_MODE, len(STEPS), waves, ATTEMPTS)
+    records = [sqs_record(body_of(cap // 6)) for _ in range(4 * waves)]
+    tries: dict[tuple[str, str], int] = {}
+    lock = threading.Lock()
+
+    def wrap_step(step, handler):
+        def growing_and_flaky(event, context):
+            with lock:
+                tries[(step, event["message_id"])] = attempt = tries.get((step, event["message_id"]), 0) + 1
+            if attempt < ATTEMPTS:
+                raise TransientStepError("again")
+            output = handler(event, context)
+            if output.get("record"):
+                output = {**output, "record": {**output["record"], f"{step}_pad": "g" * (cap // 20)}}
+            return output
+
+        return growing_and_flaky
+
+    output, usage, _result = run(records, wrap_step)
+
+    assert output["counts"]["stored"] == len(records)
+    within_quotas(usage)
+    references_and_counts = usage.operations * 4096
+    assert usage.persisted_bytes <= usage.input_bytes + quotas.INLINE_BUDGET_BYTES + references_and_counts
