@@ -7,6 +7,7 @@ A failed check here is a bug in the template, not in the answers: it says so and
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import re
 import shutil
@@ -20,6 +21,7 @@ import yaml  # cookiecutter's own dependency
 BLUEPRINTS = Path(".blueprints")
 PLACEHOLDER = "STEPNAME"
 ANSWERS_FILE = ".cookiecutter.json"
+NAMING_FILE = Path("runtime", "pipeline_runtime", "naming.py")
 # Context keys that describe the machine the project was rendered on, not the project.
 MACHINE_SPECIFIC_KEYS = {"_output_dir", "_repo_dir", "_checkout"}
 
@@ -39,8 +41,12 @@ REMOVE_WHEN: list[tuple[Callable[[dict[str, Any]], bool], list[str]]] = [
 ]
 
 
-def parse_steps(step_names: Any) -> list[str]:
-    return [name.strip() for name in str(step_names).split(",") if name.strip()]
+def parse_steps(step_names: Any, project: Path) -> list[str]:
+    """The step list as the project's own runtime reads it (pipeline_runtime/naming.py, the one copy)."""
+    spec = importlib.util.spec_from_file_location("project_naming", project / NAMING_FILE)
+    naming = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(naming)
+    return naming.parse_steps(step_names)
 
 
 def blueprint_for(position: int, count: int, step: str) -> str:
@@ -70,7 +76,7 @@ def materialise_step(step: str, blueprint: Path, project: Path) -> list[Path]:
 
 
 def lay_out_steps(answers: dict[str, Any], project: Path) -> list[Path]:
-    steps = parse_steps(answers["step_names"])
+    steps = parse_steps(answers["step_names"], project)
     kept = []
     for position, step in enumerate(steps):
         kept += materialise_step(step, project / BLUEPRINTS / blueprint_for(position, len(steps), step), project)

@@ -17,13 +17,11 @@ import re
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-RUNTIMES = ("python3.14", "python3.13")  # Lambda's Python runtimes with durable functions
-ARCHITECTURES = ("arm64", "x86_64")
-STEP_MODES = ("lambda_invoke", "durable_step")
 ENVIRONMENTS = ("dev", "staging", "prod")  # template.yaml's Environment parameter
 LONGEST_ENVIRONMENT_SUFFIX = max(len(f"-{env}") for env in ENVIRONMENTS)
 RESERVED_STEP_NAMES = {"orchestrator"}  # OrchestratorFunction and functions/orchestrator/ exist already
@@ -32,22 +30,37 @@ MAX_STEP_NAME = 40
 MAX_FREE_TEXT = 1000
 
 
-QUOTAS_FILE = Path("runtime", "pipeline_runtime", "quotas.py")  # in the project template folder
-
-
+RUNTIME = Path("runtime", "pipeline_runtime")  # in the project template: the one copy of the shared facts
 TEMPLATE_DIR: str | None = None  # set from cookiecutter when the hook runs; tests load the hook from the template
 
 
-def load_quotas(template_dir: str | Path | None = None) -> ModuleType:
-    """The AWS figures and batch plan the generated runtime uses, read from the template itself (one copy)."""
+def template_root(template_dir: str | Path | None = None) -> Path:
     template_dir = template_dir or TEMPLATE_DIR
-    root = Path(template_dir) if template_dir else Path(__file__).resolve().parents[1]
+    return Path(template_dir) if template_dir else Path(__file__).resolve().parents[1]
+
+
+@cache
+def load_runtime_module(name: str, template_dir: str | Path | None = None) -> ModuleType:
+    """A module of the generated runtime (`quotas`, `naming`), read from the template itself."""
+    root = template_root(template_dir)
     # The project template is the folder whose name holds "cookiecutter", as cookiecutter finds it.
     project_template = next(path for path in root.iterdir() if path.is_dir() and "cookiecutter" in path.name)
-    spec = importlib.util.spec_from_file_location("pipeline_quotas", project_template / QUOTAS_FILE)
+    spec = importlib.util.spec_from_file_location(f"template_{name}", project_template / RUNTIME / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+def load_quotas(template_dir: str | Path | None = None) -> ModuleType:
+    """The AWS figures and batch plan the generated runtime uses."""
+    return load_runtime_module("quotas", template_dir)
+
+
+@cache
+def choices(template_dir: str | Path | None = None) -> dict[str, tuple[str, ...]]:
+    """Each choice option and its values, from cookiecutter.json: the list cookiecutter offers."""
+    options = json.loads((template_root(template_dir) / "cookiecutter.json").read_text(encoding="utf-8"))
+    return {name: tuple(values) for name, values in options.items() if isinstance(values, list) and not name.startswith("_")}
 
 
 @dataclass(frozen=True)
@@ -62,13 +75,11 @@ class Problem:
 
 
 def parse_steps(step_names: Any) -> list[str]:
-    """Comma-separated, surrounding spaces and empty entries ignored (the template does the same)."""
-    return [name.strip() for name in str(step_names).split(",") if name.strip()]
+    return load_runtime_module("naming").parse_steps(step_names)
 
 
 def logical_id(step: str) -> str:
-    """The CloudFormation logical id template.yaml gives a step's function."""
-    return "".join(part.capitalize() for part in step.split("_")) + "Function"
+    return load_runtime_module("naming").logical_id(step)
 
 
 def parse_whole_number(value: Any) -> int | None:
@@ -195,7 +206,7 @@ def check_step_names(answers: dict) -> list[Problem]:
 
 def check_choices(answers: dict) -> list[Problem]:
     problems = []
-    for option, accepted in (("runtime", RUNTIMES), ("architecture", ARCHITECTURES), ("step_mode", STEP_MODES)):
+    for option, accepted in choices().items():
         value = answers.get(option, "")
         if value not in accepted:
             problems.append(
@@ -272,7 +283,7 @@ def batch_plan(answers: dict) -> dict[str, Any] | None:
     retry = answers.get("_step_retry")
     if not (steps and batch and concurrency and 1 <= concurrency <= batch and isinstance(retry, dict)):
         return None
-    if answers.get("step_mode") not in STEP_MODES:
+    if answers.get("step_mode") not in choices()["step_mode"]:
         return None
     return {
         "step_mode": answers["step_mode"],

@@ -15,15 +15,22 @@ from cookiecutter.main import cookiecutter
 
 TEMPLATE_DIR = Path(__file__).resolve().parents[1]
 DEFAULTS: dict[str, Any] = json.loads((TEMPLATE_DIR / "cookiecutter.json").read_text())
-QUOTAS_FILE = TEMPLATE_DIR / "{{cookiecutter.project_slug}}" / "runtime" / "pipeline_runtime" / "quotas.py"
+RUNTIME_DIR = TEMPLATE_DIR / "{{cookiecutter.project_slug}}" / "runtime" / "pipeline_runtime"
 
 
-def template_quotas() -> ModuleType:
-    """The AWS figures and batch plan, from the one copy the generated runtime ships."""
-    spec = importlib.util.spec_from_file_location("template_quotas", QUOTAS_FILE)
+def template_module(name: str) -> ModuleType:
+    """A module of the generated runtime (`quotas`, `naming`): the one copy of the facts it holds."""
+    spec = importlib.util.spec_from_file_location(f"template_{name}", RUNTIME_DIR / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+def template_quotas() -> ModuleType:
+    return template_module("quotas")
+
+
+NAMING = template_module("naming")
 
 
 def isolated_config(tmp: Path) -> Path:

@@ -10,7 +10,7 @@ import tomllib
 from pathlib import Path
 
 import pytest
-from conftest import DEFAULTS, bake, combination_id
+from conftest import DEFAULTS, NAMING, bake, combination_id
 from cookiecutter.exceptions import FailedHookException
 from samtranslator.yaml_helper import yaml_parse
 
@@ -70,7 +70,7 @@ def answers_with_defaults(answers: dict[str, str]) -> dict[str, str]:
 
 
 def steps_of(answers: dict[str, str]) -> list[str]:
-    return [step.strip() for step in answers_with_defaults(answers)["step_names"].split(",") if step.strip()]
+    return NAMING.parse_steps(answers_with_defaults(answers)["step_names"])
 
 
 def text_files(project: Path) -> list[Path]:

@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import TEMPLATE_DIR, isolated_config
+from conftest import NAMING, TEMPLATE_DIR, isolated_config
 from samtranslator.yaml_helper import yaml_parse
 
 BIN = Path(sys.executable).parent
@@ -95,8 +95,9 @@ def test_update_changes_options_and_keeps_user_code(project):
     template = yaml_parse((project / "template.yaml").read_text())
     orchestrator = template["Resources"]["OrchestratorFunction"]["Properties"]
     assert orchestrator["Events"]["InputQueueEvent"]["Properties"]["BatchSize"] == 10
-    assert orchestrator["Environment"]["Variables"]["ENRICH_FUNCTION_NAME"] == {"Ref": "EnrichFunction"}
-    assert template["Resources"]["EnrichFunction"]["Properties"]["CodeUri"] == "functions/enrich/"
+    variable, function = NAMING.function_name_variable("enrich"), NAMING.logical_id("enrich")
+    assert orchestrator["Environment"]["Variables"][variable] == {"Ref": function}
+    assert template["Resources"][function]["Properties"]["CodeUri"] == "functions/enrich/"
     assert (project / "functions" / "enrich" / "enrich_step.py").is_file()
     assert (project / "tests" / "unit" / "test_enrich_step.py").is_file()
     config = (project / "functions" / "orchestrator" / "pipeline_config.py").read_text()
@@ -190,7 +191,7 @@ def test_upgrade_from_v1_keeps_step_code_and_runs_it_from_the_runtime_layer(temp
 
     template = yaml_parse((project / "template.yaml").read_text())
     for step in ("validate", "transform", "store"):
-        function = template["Resources"][f"{step.capitalize()}Function"]["Properties"]
+        function = template["Resources"][NAMING.logical_id(step)]["Properties"]
         assert function["Handler"] == "pipeline_runtime.step_function.handler"
         assert function["Environment"]["Variables"]["STEP_NAME"] == step
     assert transform.read_text() == edited

@@ -18,6 +18,7 @@ from aws_durable_execution_sdk_python_testing.runner import DurableFunctionTestR
 from local.quota_guard import QuotaGuard
 from local.template_values import PipelineSettings
 from pipeline_runtime import step_function
+from pipeline_runtime.naming import function_name_variable
 
 Handler = Callable[[dict[str, Any], Any], Any]
 HandlerWrapper = Callable[[str, Handler], Handler]
@@ -81,7 +82,7 @@ def function_environment(settings: PipelineSettings, resources: dict[str, str]) 
         "MAX_RECEIVE_COUNT": str(settings.max_receive_count),
         "RECORD_CONCURRENCY": str(settings.record_concurrency),
         "PAYLOAD_BUCKET": resources["bucket"],
-        **{f"{step.upper()}_FUNCTION_NAME": step for step in settings.step_function_names},
+        **{function_name_variable(step): step for step in settings.step_function_names},
     }
 
 

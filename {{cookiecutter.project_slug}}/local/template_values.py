@@ -8,6 +8,8 @@ from typing import Any
 
 from samtranslator.yaml_helper import yaml_parse  # understands !Ref, !GetAtt, !Sub ...
 
+from pipeline_runtime.naming import step_of_variable
+
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 TEMPLATE_PATH = PROJECT_ROOT / "template.yaml"
 
@@ -37,11 +39,7 @@ def load_settings(path: Path = TEMPLATE_PATH) -> PipelineSettings:
     orchestrator = resources["OrchestratorFunction"]["Properties"]
     event = orchestrator["Events"]["InputQueueEvent"]["Properties"]
     env = orchestrator["Environment"]["Variables"]
-    steps = {
-        name.removesuffix("_FUNCTION_NAME").lower(): value["Ref"]
-        for name, value in env.items()
-        if name.endswith("_FUNCTION_NAME")
-    }
+    steps = {step_of_variable(name): value["Ref"] for name, value in env.items() if step_of_variable(name)}
     return PipelineSettings(
         batch_size=int(event["BatchSize"]),
         max_batching_window_seconds=int(event.get("MaximumBatchingWindowInSeconds", 0)),

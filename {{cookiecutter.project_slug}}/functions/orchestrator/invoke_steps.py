@@ -12,12 +12,13 @@ from typing import Any
 from aws_durable_execution_sdk_python import DurableContext, InvokeError
 
 from pipeline_runtime.errors import describe
+from pipeline_runtime.naming import function_name_variable
 from pipeline_runtime.step_calls import failed_call, reply_is_well_formed
 
 
 def step_function_name(step: str) -> str:
     """Function to invoke for a step: set by template.yaml, the bare step name when run locally."""
-    return os.environ.get(f"{step.upper()}_FUNCTION_NAME", step)
+    return os.environ.get(function_name_variable(step), step)
 
 
 def call_step(ctx: DurableContext, step: str, request: dict[str, Any], name: str, selected: int) -> dict[str, Any]:

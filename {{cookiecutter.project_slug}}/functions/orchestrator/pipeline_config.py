@@ -1,7 +1,7 @@
 """How the pipeline is wired, generated from the template options.
 
 Template-owned: regenerate it (`cruft update`) instead of editing it, so option changes merge cleanly.
-{%- set steps = cookiecutter.step_names.split(',') | map('trim') | reject('equalto', '') | list %}
+{%- set steps = cookiecutter.step_names | steps %}
 """
 
 from aws_durable_execution_sdk_python.config import Duration, JitterStrategy

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from local import pipeline
+from pipeline_runtime.naming import function_name_variable
 from local.template_values import TEMPLATE_PATH, load_template
 from tools.sam_to_cfn import translate
 
@@ -74,7 +75,7 @@ def test_orchestrator_may_invoke_exactly_its_own_steps(cfn):
     if STEP_MODE == "durable_step":  # the steps run inside the orchestrator: nothing to invoke
         step_functions = set()
     else:
-        step_functions = {env[f"{step.upper()}_FUNCTION_NAME"]["Ref"] for step in pipeline.step_modules()}
+        step_functions = {env[function_name_variable(step)]["Ref"] for step in pipeline.step_modules()}
     assert set(functions) == step_functions | {"OrchestratorFunction"}
     invokable = {
         (role, resource["Fn::GetAtt"][0])
@@ -110,7 +111,7 @@ def test_table_writes_are_limited_to_the_table(cfn):
     if STEP_MODE == "lambda_invoke":  # the storing step's own role, and the orchestrator's dead-letter markers
         store = list(pipeline.step_modules())[-1]
         env = cfn["OrchestratorFunction"]["Properties"]["Environment"]["Variables"]
-        store_role = cfn[env[f"{store.upper()}_FUNCTION_NAME"]["Ref"]]["Properties"]["Role"]["Fn::GetAtt"][0]
+        store_role = cfn[env[function_name_variable(store)]["Ref"]]["Properties"]["Role"]["Fn::GetAtt"][0]
         assert writers == {store_role, "OrchestratorFunctionRole"}
     else:
         assert writers == {"OrchestratorFunctionRole"}

@@ -1,0 +1,70 @@
+"""Each naming rule and choice list has one definition: a second copy anywhere in the template fails here.
+
+The rules live in the generated runtime's pipeline_runtime/naming.py, which Jinja (local_extensions.py),
+both hooks and the tests read; the choice lists live in cookiecutter.json.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from conftest import DEFAULTS, RUNTIME_DIR, TEMPLATE_DIR
+
+NAMING_FILE = RUNTIME_DIR / "naming.py"
+SKIPPED_PARTS = {".git", ".venv", ".venv-sam", ".demo", "__pycache__", ".pytest_cache", ".ruff_cache", ".hypothesis"}
+RULES = {
+    "step-list parsing": re.compile(r"""split\(\s*['"],['"]\s*\)"""),
+    "logical-id rule": re.compile(r"capitalize"),
+    "function-name variable rule": re.compile(r"""_FUNCTION_NAME['"]|upper\(\)\s*\}?_FUNCTION"""),
+}
+
+
+def template_files() -> list[Path]:
+    return [
+        path
+        for path in TEMPLATE_DIR.rglob("*")
+        if path.is_file()
+        and not SKIPPED_PARTS & set(path.relative_to(TEMPLATE_DIR).parts)
+        and path.suffix in {".py", ".yaml", ".yml", ".md", ".toml", ".json", ".txt", ""}
+        and path != Path(__file__)
+    ]
+
+
+def copies(rule: re.Pattern[str], files: list[Path]) -> list[str]:
+    return [
+        f"{path.relative_to(TEMPLATE_DIR)}:{number}"
+        for path in files
+        if path != NAMING_FILE
+        for number, line in enumerate(path.read_text(encoding="utf-8", errors="replace").splitlines(), 1)
+        if rule.search(line)
+    ]
+
+
+@pytest.mark.parametrize("rule", RULES, ids=RULES)
+def test_a_naming_rule_is_defined_only_in_naming_py(rule):
+    assert re.search(RULES[rule], NAMING_FILE.read_text()), f"naming.py no longer holds the {rule}"
+    assert copies(RULES[rule], template_files()) == []
+
+
+@pytest.mark.parametrize("rule", RULES, ids=RULES)
+def test_the_check_finds_a_planted_copy(tmp_path, rule):
+    planted = {
+        "step-list parsing": 'steps = answers["step_names"].split(",")',
+        "logical-id rule": "{{ step.split('_') | map('capitalize') | join }}Function",
+        "function-name variable rule": 'os.environ[f"{step.upper()}_FUNCTION_NAME"]',
+    }[rule]
+    copy = TEMPLATE_DIR / "tests" / f"planted_{tmp_path.name}.py"
+    try:
+        copy.write_text(planted + "\n")
+        assert copies(RULES[rule], [copy]) == [f"tests/{copy.name}:1"]
+    finally:
+        copy.unlink()
+
+
+def test_the_option_check_reads_the_choice_lists_from_cookiecutter_json():
+    # The post-generation hook names the one mode whose files it prunes; the option check names none.
+    choices = [value for values in DEFAULTS.values() if isinstance(values, list) for value in values]
+    hook = (TEMPLATE_DIR / "hooks" / "pre_gen_project.py").read_text()
+    assert [value for value in choices if f'"{value}"' in hook] == []
