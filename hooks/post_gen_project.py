@@ -36,7 +36,7 @@ REMOVE_WHEN: list[tuple[Callable[[dict[str, Any]], bool], list[str]]] = [
     # Steps run inside the orchestrator: no step functions to invoke.
     (
         lambda answers: answers["step_mode"] == "durable_step",
-        ["functions/orchestrator/invoke_steps.py", "tests/unit/test_step_functions.py"],
+        ["functions/orchestrator/invoke_steps.py", "tests/pipeline/test_step_functions.py"],
     ),
 ]
 

@@ -87,7 +87,7 @@ def test_the_largest_batch_fits_every_quota(tmp_path, answers):
     project = bake(tmp_path, **answers)
 
     result = subprocess.run(
-        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "tests/unit/test_quotas.py",
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "tests/pipeline/test_quotas.py",
          "-k", "largest_batch or worst_case"],
         cwd=project, capture_output=True, text=True, timeout=900, check=False,
     )  # fmt: skip

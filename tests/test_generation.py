@@ -137,7 +137,7 @@ def test_every_step_has_code_and_a_test(baked, answers):
     invoked = mode == "lambda_invoke"  # only the chosen mode's module and tests are rendered
     assert (project / "functions" / "orchestrator" / "invoke_steps.py").exists() == invoked
     assert (project / "functions" / "orchestrator" / "inline_steps.py").exists() == (not invoked)
-    assert (project / "tests" / "unit" / "test_step_functions.py").exists() == invoked
+    assert (project / "tests" / "pipeline" / "test_step_functions.py").exists() == invoked
     assert (project / "runtime" / "pipeline_runtime" / "step_calls.py").is_file()
     for step in steps_of(answers):
         assert sorted(path.name for path in (project / "functions" / step).iterdir()) == sorted(

@@ -148,44 +148,62 @@ def test_plain_cookiecutter_regenerates_from_recorded_answers(project, template_
     assert (project / "functions" / "transform" / "transform_step.py").read_text() == edited
 
 
-# The v1.0.0 release of the template (cookiecutter.json, hooks, project folder), frozen as
-# `git archive --format=tar.gz v1.0.0 cookiecutter.json hooks '{{cookiecutter.project_slug}}'`:
+# Earlier releases of the template (cookiecutter.json, hooks, project folder), frozen as
+# `git archive --format=tar.gz <tag> cookiecutter.json hooks '{{cookiecutter.project_slug}}'`:
 # a release never changes, and CI's clone carries no tags to archive it from.
-TEMPLATE_V1 = Path(__file__).parent / "fixtures" / "template-v1.0.0.tar.gz"
+RELEASES = {
+    "v1.0.0": Path(__file__).parent / "fixtures" / "template-v1.0.0.tar.gz",
+    "v2.0.1": Path(__file__).parent / "fixtures" / "template-v2.0.1.tar.gz",
+}
 
 
 @pytest.fixture
 def template_history(tmp_path: Path) -> Path:
-    """A template repository holding the v1.0.0 release, then this working tree on top of it."""
+    """A template repository holding the earlier releases, tagged, then this working tree on top."""
     repo = tmp_path / "template-history"
     repo.mkdir()
     run("git", "init", "-q", cwd=repo)
-    shutil.unpack_archive(TEMPLATE_V1, repo)
-    commit_all(repo, "v1.0.0")
-    run("git", "tag", "v1.0.0", cwd=repo)
-    for path in repo.iterdir():
-        if path.name != ".git":
-            shutil.rmtree(path) if path.is_dir() else path.unlink()
-    shutil.copytree(TEMPLATE_DIR, repo, ignore=NOT_TEMPLATE, dirs_exist_ok=True)
-    commit_all(repo, "current")
+    for tag, archive in [*RELEASES.items(), ("current", None)]:
+        for path in repo.iterdir():
+            if path.name != ".git":
+                shutil.rmtree(path) if path.is_dir() else path.unlink()
+        if archive:
+            shutil.unpack_archive(archive, repo)
+        else:
+            shutil.copytree(TEMPLATE_DIR, repo, ignore=NOT_TEMPLATE, dirs_exist_ok=True)
+        commit_all(repo, tag)
+        run("git", "tag", tag, cwd=repo)
     return repo
 
 
-def test_upgrade_from_v1_keeps_step_code_and_runs_it_from_the_runtime_layer(template_history, tmp_path):
-    # v1.0.0 invoked each step function once per record, at <step>_step.handler; now every step
-    # function's handler is the runtime layer's, which runs that same per-record handler.
+def create_at(release: str, template_history: Path, tmp_path: Path) -> Path:
+    """A project made with `cruft create` at an earlier release, committed, with the user's transform logic."""
     run(
-        BIN / "cruft", "create", "--no-input", "--checkout", "v1.0.0", "--output-dir", tmp_path / "out",
+        BIN / "cruft", "create", "--no-input", "--checkout", release, "--output-dir", tmp_path / "out",
         template_history, cwd=tmp_path,
     )  # fmt: skip
     project = tmp_path / "out" / "durable-data-pipeline"
-    assert "Handler: transform_step.handler" in (project / "template.yaml").read_text()
     run("git", "init", "-q", cwd=project)
-    commit_all(project, "generated with v1.0.0")
+    commit_all(project, f"generated with {release}")
     transform = project / "functions" / "transform" / "transform_step.py"
     transform.write_text(transform.read_text().replace(*USER_EDIT))
     commit_all(project, "my transform logic")
-    edited = transform.read_text()
+    return project
+
+
+def run_suite(project: Path) -> subprocess.CompletedProcess[str]:
+    suite = run(sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "-rw", cwd=project, check=False)
+    assert suite.returncode == 0, suite.stdout[-3000:]
+    return suite
+
+
+@pytest.mark.parametrize("release", RELEASES)
+def test_upgrade_keeps_the_users_logic_and_moves_steps_to_the_process_contract(template_history, tmp_path, release):
+    # v1.0.0 invoked each step function per record at <step>_step.handler, v2.0.1 at a per-step
+    # <step>_entry.py; now every step function's handler is the runtime layer's, and a step is
+    # process(record). The step files the user did not change take the new form from cruft's
+    # three-way merge; the transform they edited takes it around their edit.
+    project = create_at(release, template_history, tmp_path)
 
     run(BIN / "cruft", "update", "-y", cwd=project)
 
@@ -194,9 +212,27 @@ def test_upgrade_from_v1_keeps_step_code_and_runs_it_from_the_runtime_layer(temp
         function = template["Resources"][NAMING.logical_id(step)]["Properties"]
         assert function["Handler"] == "pipeline_runtime.step_function.handler"
         assert function["Environment"]["Variables"]["STEP_NAME"] == step
-    assert transform.read_text() == edited
+        assert "def process(" in (project / "functions" / step / f"{step}_step.py").read_text()
+    assert USER_EDIT[1] in (project / "functions" / "transform" / "transform_step.py").read_text()
+    assert not list(project.rglob("*_entry.py"))
     assert_clean_merge(project)
-    # The store step was not edited, so cruft's three-way merge brought in the blueprint's claim check.
-    assert "fit_item(" in (project / "functions" / "store" / "store_step.py").read_text()
-    suite = run(sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", cwd=project, check=False)
-    assert suite.returncode == 0, suite.stdout[-3000:]
+    suite = run_suite(project)
+    assert "DeprecationWarning" not in suite.stdout
+
+
+def test_a_v2_step_kept_as_it_was_still_runs_with_a_deprecation_warning(template_history, tmp_path):
+    # A step the user rewrote wholesale, and told cruft to leave alone, keeps the v2 handler form.
+    project = create_at("v2.0.1", template_history, tmp_path)
+    cruft_state = json.loads((project / ".cruft.json").read_text())
+    mine = ["functions/transform/transform_step.py", "tests/unit/test_transform_step.py"]
+    (project / ".cruft.json").write_text(json.dumps({**cruft_state, "skip": mine}, indent=2))
+    commit_all(project, "keep my transform as it is")
+    kept = (project / "functions" / "transform" / "transform_step.py").read_text()
+
+    run(BIN / "cruft", "update", "-y", cwd=project)
+
+    assert (project / "functions" / "transform" / "transform_step.py").read_text() == kept
+    assert "def handler(" in kept and "def process(" not in kept
+    assert_clean_merge(project)
+    suite = run_suite(project)
+    assert "transform_step.handler(event, context) is the v2 step form" in suite.stdout

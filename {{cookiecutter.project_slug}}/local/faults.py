@@ -17,10 +17,8 @@ from typing import Any
 from aws_durable_execution_sdk_python.exceptions import InvocationError
 
 from local.pipeline import Handler
-
-
-class TransientStepError(Exception):
-    """What a throttled dependency looks like to the orchestrator (it retries this type)."""
+from pipeline_runtime import TransientStepError, current_message_id
+from pipeline_runtime.steps import Step
 
 
 @dataclass
@@ -45,13 +43,13 @@ class FaultPlan:
         with self._lock:
             self.injected[kind] += 1
 
-    def wrap_step(self, step: str, handler: Handler) -> Handler:
-        def flaky(event: dict[str, Any], context: Any) -> Any:
-            message = self.message_keys.get(event.get("message_id"), event.get("message_id"))
+    def wrap_step(self, step: str, function: Step) -> Step:
+        def flaky(data: Any) -> Any:
+            message = self.message_keys.get(current_message_id(), current_message_id())
             if self._roll(f"{step}:{message}", self.transient_failure_rate):
                 self._count("transient_failures")
                 raise TransientStepError(f"injected transient failure in {step}")
-            return handler(event, context)
+            return function(data)
 
         return flaky
 

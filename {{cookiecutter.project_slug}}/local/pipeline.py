@@ -17,8 +17,10 @@ from aws_durable_execution_sdk_python_testing.runner import DurableFunctionTestR
 
 from local.quota_guard import QuotaGuard
 from local.template_values import PipelineSettings
-from pipeline_runtime import step_function
+from pipeline_runtime import step_function, storage
+from pipeline_runtime.context import CURRENT, RecordContext
 from pipeline_runtime.naming import function_name_variable
+from pipeline_runtime.steps import load_step
 
 Handler = Callable[[dict[str, Any], Any], Any]
 HandlerWrapper = Callable[[str, Handler], Handler]
@@ -111,8 +113,9 @@ def make_runner(
 ) -> DurableFunctionTestRunner:
     """A runner for the orchestrator with every step function registered under its name.
 
-    `wrap_step(step, handler)` lets tests and local runs inject faults around the real handlers
-    (each step's per-record handler, run by the step runtime as deployed).
+    `wrap_step(step, function)` lets tests and local runs inject faults around each step's function of
+    one record (`pipeline_runtime.steps.Step`: input data in, output data out; the record's message id
+    is `pipeline_runtime.current_message_id()`), as the step runtime runs it when deployed.
     `quota_guard` enforces AWS's durable-execution quotas (a new one by default; see
     local/quota_guard.py); it is reachable as `runner.quota_guard`.
     `stop_signal_poll_seconds` sets a private SDK constant: how often an invocation's checkpoint
@@ -126,12 +129,25 @@ def make_runner(
     runner._executor.RETRY_BACKOFF_SECONDS = 0  # private: re-invoke after a crash at once, not after 5 s
     runner.quota_guard = quota_guard or QuotaGuard()
     runner.quota_guard.install(runner)
-    handlers = {step: step_module.handler for step, step_module in step_modules().items()}
+    modules, role = step_modules(), importlib.import_module("pipeline_config").role
+    functions = {step: load_step(step_module, role(step)) for step, step_module in modules.items()}
     if wrap_step:
-        handlers = {step: wrap_step(step, handler) for step, handler in handlers.items()}
-    if module.STEP_MODE == "durable_step":  # steps run inside the orchestrator: swap its table of handlers
-        importlib.import_module("inline_steps").STEP_HANDLERS.update(handlers)
-    else:  # each step function as deployed: the runtime's entry point running the (wrapped) handler per record
-        for step, handler in handlers.items():
-            runner.register_function(step, functools.partial(step_function.handle, record_handler=handler))
+        functions = {step: wrap_step(step, function) for step, function in functions.items()}
+    if module.STEP_MODE == "durable_step":  # steps run inside the orchestrator: swap its table of functions
+        importlib.import_module("inline_steps").STEP_FUNCTIONS.update(functions)
+    else:  # each step function as deployed: the runtime's entry point running the (wrapped) step per record
+        for step, function in functions.items():
+            deployed = functools.partial(step_function.handle, module=modules[step], steps={role(step): function})
+            runner.register_function(step, deployed)
     return runner
+
+
+def store_directly(
+    message_id: str, original: Any, record: dict[str, Any], execution_id: str = "local"
+) -> dict[str, Any]:
+    """Store one record as the runtime does after the last step (for tests of what that step returns)."""
+    token = CURRENT.set(RecordContext(message_id, execution_id, original, None))
+    try:
+        return storage.store(CURRENT.get(), record)
+    finally:
+        CURRENT.reset(token)

@@ -5,5 +5,5 @@ import STEPNAME_step as step
 RECORD = {"data_source": "test.csv", "processing_type": "standard"}
 
 
-def test_record_is_handed_on(lambda_context):
-    assert step.handler({"message_id": "m-1", "record": RECORD}, lambda_context) == {"record": RECORD}
+def test_record_is_handed_on():
+    assert step.process(RECORD) == RECORD

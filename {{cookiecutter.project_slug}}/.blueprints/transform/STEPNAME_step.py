@@ -8,11 +8,6 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from aws_lambda_powertools import Logger
-from aws_lambda_powertools.utilities.typing import LambdaContext
-
-logger = Logger()
-
 
 def transform(record: dict[str, Any], processed_at: datetime) -> dict[str, Any]:
     return {
@@ -26,7 +21,5 @@ def transform(record: dict[str, Any], processed_at: datetime) -> dict[str, Any]:
     }
 
 
-@logger.inject_lambda_context
-def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    logger.set_correlation_id(event["message_id"])
-    return {"record": transform(event["record"], datetime.now(UTC))}
+def process(record: dict[str, Any]) -> dict[str, Any]:
+    return transform(record, datetime.now(UTC))

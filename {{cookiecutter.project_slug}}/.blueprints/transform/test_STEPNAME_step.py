@@ -22,7 +22,7 @@ def test_data_source_is_upper_cased_and_metadata_added():
     assert RECORD["data_source"] == "test.csv"  # input left untouched
 
 
-def test_handler_stamps_a_timezone_aware_time(lambda_context):
-    result = step.handler({"message_id": "m-1", "record": RECORD}, lambda_context)
+def test_process_stamps_a_timezone_aware_time():
+    result = step.process(RECORD)
 
-    assert datetime.fromisoformat(result["record"]["processing"]["processed_at"]).tzinfo is not None
+    assert datetime.fromisoformat(result["processing"]["processed_at"]).tzinfo is not None

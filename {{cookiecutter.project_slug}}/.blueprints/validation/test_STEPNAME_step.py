@@ -1,38 +1,27 @@
-"""Step `STEPNAME` (validation): every schema violation is reported, valid records pass through parsed."""
-
-import json
+"""Step `STEPNAME` (validation): every schema violation is reported at once, valid records pass through."""
 
 import pytest
+from pydantic import ValidationError
 
 import STEPNAME_step as step
 
 VALID = {"data_source": "test.csv", "processing_type": "standard"}
 
 
-def test_reference_message_is_valid():
-    assert step.validate(json.dumps(VALID)) == (VALID, [])
+def test_reference_message_is_valid_and_keeps_its_other_fields():
+    assert step.process({**VALID, "extra": 1}) == {**VALID, "extra": 1}
 
 
 @pytest.mark.parametrize(
-    ("body", "errors"),
+    ("record", "fields"),
     [
-        ("{}", ["data_source: required field is missing", "processing_type: required field is missing"]),
-        (
-            '{"data_source": 1, "processing_type": ""}',
-            ["data_source: expected str, got int", "processing_type: must not be empty"],
-        ),
-        ("not json", ["body is not valid JSON: Expecting value: line 1 column 1 (char 0)"]),
-        ("[1, 2]", ["body must be a JSON object, got list"]),
+        ({}, {"data_source", "processing_type"}),
+        ({"data_source": 1, "processing_type": ""}, {"data_source", "processing_type"}),
+        ({"data_source": "a.csv"}, {"processing_type"}),
     ],
-    ids=["missing-fields", "wrong-type-and-empty", "not-json", "not-an-object"],
+    ids=["missing-fields", "wrong-type-and-empty", "one-missing"],
 )
-def test_every_violation_is_reported(body, errors):
-    assert step.validate(body)[1] == errors
-
-
-def test_handler_returns_verdict(lambda_context):
-    valid = step.handler({"message_id": "m-1", "body": json.dumps(VALID)}, lambda_context)
-    invalid = step.handler({"message_id": "m-2", "body": "{}"}, lambda_context)
-
-    assert valid == {"valid": True, "errors": [], "record": VALID}
-    assert invalid["valid"] is False and invalid["record"] is None and len(invalid["errors"]) == 2
+def test_every_violation_is_reported_at_once(record, fields):
+    with pytest.raises(ValidationError) as raised:
+        step.process(record)
+    assert {error["loc"][0] for error in raised.value.errors()} == fields

@@ -29,7 +29,7 @@ from invoke_steps import call_step
 {% else -%}
 from inline_steps import call_step
 {% endif -%}
-from pipeline_config import RETRY, STEP_MODE, STEPS, retry_strategy
+from pipeline_config import RETRY, STEP_MODE, STEPS, retry_strategy, role
 from pipeline_runtime import payloads, quotas
 from pipeline_runtime.errors import describe
 from settle import settle
@@ -42,7 +42,6 @@ __all__ = ["handler", "ledger_table"]
 Record = dict[str, Any]
 JSON = JsonSerDes()  # checkpoints hold plain JSON: what the quotas measure
 SETTLING = StepConfig(retry_strategy=retry_strategy, serdes=JSON)  # staging and dead-lettering retry any error
-ROLES = {STEPS[0]: "validate", STEPS[-1]: "store"}  # the steps between transform
 
 
 def max_receive_count() -> int | None:
@@ -109,7 +108,7 @@ def run_wave(
     for position, step in enumerate(STEPS):
         request = {
             "step": step,
-            "role": ROLES.get(step, "transform"),
+            "role": role(step),
             "execution_id": execution_id,
             "sources": sources,
             "select": "ok",

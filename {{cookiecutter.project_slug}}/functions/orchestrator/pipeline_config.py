@@ -18,6 +18,12 @@ STEPS: tuple[str, ...] = (
 {%- endfor %}
 )
 
+
+def role(step: str) -> str:
+    """What the chain asks of a step: the first validates, the last stores, the others transform."""
+    return "validate" if step == STEPS[0] else "store" if step == STEPS[-1] else "transform"
+
+
 # Transient failures: exponential backoff without jitter, so the hooks can check the worst case fits.
 RETRY = RetryStrategyConfig(
     max_attempts={{ cookiecutter._step_retry.max_attempts }},

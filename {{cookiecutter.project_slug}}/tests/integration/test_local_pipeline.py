@@ -88,7 +88,7 @@ def test_reference_message_and_invalid_one_by_default():
     assert reference["transformed_data"]["data_source"] == expected
     [rejected] = output["dead_letter"]
     assert rejected["reason"] == "validation_failed"
-    assert rejected["detail"] == ["data_source: must not be empty", "processing_type: expected str, got int"]
+    assert {error.split(":")[0] for error in rejected["detail"]} == {"data_source", "processing_type"}
 
 
 def test_messages_up_to_sqs_maximum_in_any_script_are_all_stored(tmp_path: Path):

@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 
 from local import pipeline
-from pipeline_runtime.naming import function_name_variable
 from local.template_values import TEMPLATE_PATH, load_template
+from pipeline_runtime.naming import function_name_variable
 from tools.sam_to_cfn import translate
 
 STEP_MODE = importlib.import_module("pipeline_config").STEP_MODE

@@ -21,14 +21,10 @@ from local import pipeline
 from local.events import event_bytes, sqs_event, sqs_record
 from local.quota_guard import QuotaGuard
 from pipeline_config import RETRY, STEP_MODE
-from pipeline_runtime import claim_check, payloads, quotas
+from pipeline_runtime import TransientStepError, claim_check, current_message_id, payloads, quotas
 
 ATTEMPTS = RETRY.max_attempts
 KIB, MIB = 1024, 1024 * 1024
-
-
-class TransientStepError(Exception):
-    """Same class name the step functions raise for retryable failures."""
 
 
 def body_of(size: int, filler: str = "x") -> str:
@@ -87,15 +83,16 @@ def test_a_batch_failing_everywhere_it_can_costs_the_worst_case_and_no_more(aws,
     attempts: dict[tuple[str, str], int] = {}
     lock = threading.Lock()
 
-    def wrap_step(step, handler):
-        def flaky(event, context):
+    def wrap_step(step, function):
+        def flaky(data):
+            key = (step, current_message_id())
             with lock:
-                attempts[(step, event["message_id"])] = attempt = attempts.get((step, event["message_id"]), 0) + 1
+                attempts[key] = attempt = attempts.get(key, 0) + 1
             if attempt < ATTEMPTS:
                 raise TransientStepError(f"{step} attempt {attempt}")
-            if step == STEPS[-1] and event["message_id"] in last_step_fails:
+            if step == STEPS[-1] and current_message_id() in last_step_fails:
                 raise ValueError("permanent")
-            return handler(event, context)
+            return function(data)
 
         return flaky
 
@@ -154,13 +151,13 @@ def test_a_record_too_large_to_carry_goes_to_the_dlq_at_once_and_alone(aws):
     bloated, healthy = sqs_record(REFERENCE_MESSAGE), sqs_record(REFERENCE_MESSAGE)
     calls: dict[str, int] = {}
 
-    def wrap_step(step, handler):
-        def bloating(event, context):
-            output = handler(event, context)
+    def wrap_step(step, function):
+        def bloating(data):
+            output = function(data)
             if step == STEPS[0]:
-                calls[event["message_id"]] = calls.get(event["message_id"], 0) + 1
-                if event["message_id"] == bloated["messageId"]:
-                    return {**output, "record": {**output["record"], "blob": "b" * quotas.MAX_RECORD_BYTES}}
+                calls[current_message_id()] = calls.get(current_message_id(), 0) + 1
+                if current_message_id() == bloated["messageId"]:
+                    return {**output, "blob": "b" * quotas.MAX_RECORD_BYTES}
             return output
 
         return bloating
@@ -184,8 +181,8 @@ def test_the_result_stays_small_whatever_fails(aws, monkeypatch):
     monkeypatch.setenv("MAX_RECEIVE_COUNT", "3")  # first delivery: every record goes back to SQS
     records = [sqs_record(REFERENCE_MESSAGE) for _ in range(500)]
 
-    def wrap_step(step, handler):
-        def failing(event, context):
+    def wrap_step(step, function):
+        def failing(data):
             raise ValueError("a long reason " * 400)
 
         return failing
@@ -228,16 +225,15 @@ def test_inline_payloads_stay_within_the_budget_across_waves_steps_and_attempts(
     tries: dict[tuple[str, str], int] = {}
     lock = threading.Lock()
 
-    def wrap_step(step, handler):
-        def growing_and_flaky(event, context):
+    def wrap_step(step, function):
+        def growing_and_flaky(data):
+            key = (step, current_message_id())
             with lock:
-                tries[(step, event["message_id"])] = attempt = tries.get((step, event["message_id"]), 0) + 1
+                tries[key] = attempt = tries.get(key, 0) + 1
             if attempt < ATTEMPTS:
                 raise TransientStepError("again")
-            output = handler(event, context)
-            if output.get("record"):
-                output = {**output, "record": {**output["record"], f"{step}_pad": "g" * (cap // 20)}}
-            return output
+            output = function(data)
+            return output if step == STEPS[-1] else {**output, f"{step}_pad": "g" * (cap // 20)}
 
         return growing_and_flaky
 

@@ -1,0 +1,33 @@
+"""The record a step is working on, per thread: its message id, execution, validated original.
+
+Template-owned (regenerated). The step runtime sets it for each record; your code reads
+`current_message_id()` (from pipeline_runtime) when it needs the SQS message id.
+"""
+
+from __future__ import annotations
+
+import contextvars
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class RecordContext:
+    """The record a step is working on, set by the runtime for each record (thread-safe)."""
+
+    message_id: str
+    execution_id: str
+    original: Any  # the validated record, for the storing step
+    lambda_context: Any
+
+
+CURRENT: contextvars.ContextVar[RecordContext] = contextvars.ContextVar("pipeline_record")
+
+
+def current_record() -> RecordContext:
+    return CURRENT.get()
+
+
+def current_message_id() -> str:
+    """The SQS message id of the record being processed."""
+    return CURRENT.get().message_id

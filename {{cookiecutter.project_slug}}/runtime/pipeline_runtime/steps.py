@@ -1,0 +1,96 @@
+"""A step's contract: `process(record: dict) -> dict` in `functions/<step>/<step>_step.py`.
+
+Template-owned (regenerated). Your function takes one record and returns it, changed as the step
+needs. Raise `TransientStepError` to have it retried with backoff, `RecordRejected(errors)` (or let a
+pydantic `ValidationError` through) to send it to the dead-letter queue at once, anything else to
+fail it (SQS redelivers it). The first step receives the message body parsed from JSON; what the
+last step returns is stored. Steps written before v3, as `handler(event, context)`, still run, with
+a deprecation warning, until v4.
+"""
+
+from __future__ import annotations
+
+import json
+import warnings
+from collections.abc import Callable
+from functools import cache
+from types import ModuleType
+from typing import Any
+
+from aws_lambda_powertools import Logger
+
+from pipeline_runtime import storage
+from pipeline_runtime.context import current_record
+from pipeline_runtime.errors import MalformedStepOutput, RecordRejected
+
+logger = Logger()
+
+Step = Callable[[Any], Any]  # one record's input data -> its output data, raising to fail it
+
+
+def parse_body(body: str) -> dict[str, Any]:
+    try:
+        record = json.loads(body)
+    except (TypeError, ValueError) as error:
+        raise RecordRejected([f"body is not valid JSON: {error}"]) from None
+    if not isinstance(record, dict):
+        raise RecordRejected([f"body must be a JSON object, got {type(record).__name__}"])
+    return record
+
+
+def process_form(process: Callable[[dict[str, Any]], Any], role: str) -> Step:
+    def run(data: Any) -> Any:
+        result = process(parse_body(data) if role == "validate" else data)
+        if not isinstance(result, dict):
+            raise MalformedStepOutput(f"process() must return the record as a dict, got {type(result).__name__}")
+        return storage.store(current_record(), result) if role == "store" else result
+
+    return run
+
+
+LEGACY_FIELDS = {
+    "validate": ("valid", "errors", "record"),
+    "transform": ("record",),
+    "store": ("record_id", "duplicate"),
+}
+
+
+def handler_form(handler: Callable[[dict[str, Any], Any], Any], role: str) -> Step:
+    """A v2 step, `handler(event, context)`: given its v2 event, its v2 answer read as a result."""
+
+    def run(data: Any) -> Any:
+        record = current_record()
+        event: dict[str, Any] = {"message_id": record.message_id}
+        if role == "validate":
+            event["body"] = data
+        elif role == "transform":
+            event["record"] = data
+        else:
+            event |= {"execution_id": record.execution_id, "original": record.original, "record": data}
+        answer = handler(event, record.lambda_context)
+        missing = [field for field in LEGACY_FIELDS[role] if not isinstance(answer, dict) or field not in answer]
+        if missing:
+            raise MalformedStepOutput(f"the step's output lacks {', '.join(missing)}: {str(answer)[:200]}")
+        if role == "validate" and not answer["valid"]:
+            raise RecordRejected(answer["errors"])
+        if role == "store":
+            return {"record_id": answer["record_id"], "duplicate": bool(answer["duplicate"])}
+        return answer["record"]
+
+    return run
+
+
+@cache
+def load_step(module: ModuleType, role: str) -> Step:
+    """The module's step function for this role: `process`, or a v2 `handler` (deprecated)."""
+    if callable(getattr(module, "process", None)):
+        return process_form(module.process, role)
+    if callable(getattr(module, "handler", None)):
+        message = (
+            f"{module.__name__}.handler(event, context) is the v2 step form: it runs until v4.0.0. Replace it "
+            "with process(record) -> record (see CHANGELOG v3.0.0)."
+        )
+        warnings.warn(message, DeprecationWarning, stacklevel=2)
+        logger.warning(message)
+        return handler_form(module.handler, role)
+    raise TypeError(f"{module.__name__} defines neither process(record) nor handler(event, context)")

@@ -1,0 +1,75 @@
+"""What the last step returns, stored once: one DynamoDB item per message id, written conditionally.
+
+Template-owned (regenerated). The item also keeps the validated original, the execution and the time;
+an item over DynamoDB's 400 KB keeps its data in the payload bucket (claim_check.py). The table
+doubles as the ledger of how each message ended: `status: stored` here, `dead_lettered` markers from
+the orchestrator.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from datetime import UTC, datetime
+from decimal import Decimal
+from functools import cache
+from typing import TYPE_CHECKING, Any
+
+import boto3
+from botocore.exceptions import ClientError
+
+from pipeline_runtime.claim_check import fit_item
+from pipeline_runtime.errors import TransientStepError
+
+if TYPE_CHECKING:
+    from pipeline_runtime.context import RecordContext
+
+DATA_FIELDS = ("original_data", "transformed_data")  # moved to the payload bucket when the item is too large
+RETRYABLE_DYNAMODB_ERRORS = frozenset(
+    {
+        "ProvisionedThroughputExceededException",
+        "ThrottlingException",
+        "RequestLimitExceeded",
+        "InternalServerError",
+        "ServiceUnavailable",
+    }
+)
+
+
+@cache
+def table():  # created on first use, after tests and local runs have set their endpoints
+    return boto3.resource("dynamodb").Table(os.environ["TABLE_NAME"])
+
+
+def build_item(record: RecordContext, stored: dict[str, Any], stored_at: datetime) -> dict[str, Any]:
+    return {
+        "record_id": record.message_id,
+        "status": "stored",
+        "execution_id": record.execution_id,
+        "original_data": record.original,
+        "transformed_data": stored,
+        "stored_at": stored_at.isoformat(),
+    }
+
+
+def for_dynamodb(item: dict[str, Any]) -> dict[str, Any]:
+    return json.loads(json.dumps(item), parse_float=Decimal)  # DynamoDB takes Decimal, not float
+
+
+def put_once(item: dict[str, Any]) -> bool:
+    """Write the item unless the message already ended (stored, or dead-lettered); False for a duplicate."""
+    try:
+        table().put_item(Item=item, ConditionExpression="attribute_not_exists(record_id)")
+    except ClientError as error:
+        code = error.response["Error"]["Code"]
+        if code == "ConditionalCheckFailedException":
+            return False
+        if code in RETRYABLE_DYNAMODB_ERRORS:
+            raise TransientStepError(f"DynamoDB {code}") from error
+        raise
+    return True
+
+
+def store(record: RecordContext, stored: dict[str, Any]) -> dict[str, Any]:
+    item = fit_item(build_item(record, stored, datetime.now(UTC)), DATA_FIELDS, record.message_id, record.execution_id)
+    return {"record_id": record.message_id, "duplicate": not put_once(for_dynamodb(item))}

@@ -1,0 +1,195 @@
+"""One step call, as the runtime answers it: each selected record through the step, the reply packed;
+and the step contract, `process(record)`, beside the v2 `handler(event, context)` it still runs."""
+
+from __future__ import annotations
+
+import json
+from types import ModuleType
+from typing import Any
+
+import pytest
+from conftest import STEPS
+
+from pipeline_runtime import RecordRejected, TransientStepError, current_message_id, payloads, quotas
+from pipeline_runtime.step_calls import failed_call, reply_is_well_formed, run_call
+from pipeline_runtime.steps import load_step
+
+
+def request(records: list[dict[str, Any]], role: str = "transform", inline_limit: int = 64 * 1024, **more) -> dict:
+    return {
+        "step": "transform",
+        "role": role,
+        "execution_id": "exec-1",
+        "sources": [{"records": records}],
+        "select": "ok",
+        "originals": [],
+        "output_key": "in-flight/test/transform-1.json",
+        "inline_limit": inline_limit,
+        "threads": 4,
+        **more,
+    }
+
+
+def staged(*ids: str, data: Any = None) -> list[dict[str, Any]]:
+    return [{"id": message_id, "status": "ok", "data": data or {"n": message_id}} for message_id in ids]
+
+
+def echo(record: dict[str, Any]) -> dict[str, Any]:
+    if record.get("fail"):
+        raise ValueError(f"bad record {current_message_id()}")
+    return {**record, "seen": True}
+
+
+def test_each_selected_record_runs_and_answers_in_order(lambda_context):
+    records = [*staged("m-1", "m-2", "m-3"), {"id": "m-4", "status": "rejected"}]
+
+    reply = run_call(request(records), echo, lambda_context)
+
+    assert reply_is_well_formed(reply)
+    assert [record["id"] for record in reply["output"]["records"]] == ["m-1", "m-2", "m-3"]
+    assert all(record["data"]["seen"] for record in reply["output"]["records"])
+    assert reply["counts"]["ok"] == 3
+    json.dumps(reply)  # what Lambda sends back must be JSON
+
+
+def test_a_failing_record_is_reported_alone(lambda_context):
+    records = [*staged("m-1"), {"id": "m-2", "status": "ok", "data": {"fail": True}}, *staged("m-3")]
+
+    reply = run_call(request(records), echo, lambda_context)
+
+    statuses = {record["id"]: record["status"] for record in reply["output"]["records"]}
+    assert statuses == {"m-1": "ok", "m-2": "failed", "m-3": "ok"}
+    [failed] = [record for record in reply["output"]["records"] if record["id"] == "m-2"]
+    assert failed["error"] == {"type": "ValueError", "message": "bad record m-2"}
+
+
+def test_a_transient_failure_keeps_its_data_for_the_next_attempt(lambda_context):
+    def throttled(_record):
+        raise TransientStepError("throttled")
+
+    reply = run_call(request(staged("m-1")), throttled, lambda_context)
+
+    [record] = reply["output"]["records"]
+    assert record["status"] == "transient" and record["data"] == {"n": "m-1"}
+    again = run_call({**request([]), "sources": [reply["output"]], "select": "transient"}, echo, lambda_context)
+    assert again["output"]["records"][0]["status"] == "ok"
+
+
+def test_a_rejected_record_carries_every_error(lambda_context):
+    def rejecting(_record):
+        raise RecordRejected(["a: missing", "b: too short"])
+
+    reply = run_call(request(staged("m-1")), rejecting, lambda_context)
+
+    [record] = reply["output"]["records"]
+    assert record["status"] == "rejected" and record["errors"] == ["a: missing", "b: too short"]
+
+
+def test_the_validating_step_gets_the_body_parsed_and_a_schema_error_rejects(lambda_context):
+    validate = load_step(__import__(f"{STEPS[0]}_step"), "validate")
+    bodies = ['{"data_source": "a.csv", "processing_type": "standard"}', "[1, 2]", "not json", "{}"]
+    records = [{"id": f"m-{n}", "status": "ok", "data": body} for n, body in enumerate(bodies)]
+
+    reply = run_call(request(records, role="validate"), validate, lambda_context)
+
+    first, listed, broken, empty = reply["output"]["records"]
+    assert first["status"] == "ok" and first["data"]["data_source"] == "a.csv"
+    assert listed["errors"] == ["body must be a JSON object, got list"]
+    assert broken["errors"][0].startswith("body is not valid JSON")
+    assert empty["status"] == "rejected" and {error.split(":")[0] for error in empty["errors"]} == {
+        "data_source",
+        "processing_type",
+    }
+
+
+def test_an_answer_the_chain_cannot_carry_fails_that_record(lambda_context):
+    module = ModuleType("odd_step")
+    module.process = lambda record: "not a record" if record["n"] == "m-1" else {"tags": {"a"}}
+
+    reply = run_call(request(staged("m-1", "m-2")), load_step(module, "transform"), lambda_context)
+
+    first, second = reply["output"]["records"]
+    assert first["status"] == "failed" and first["error"]["type"] == "MalformedStepOutput"
+    assert second["status"] == "failed" and second["error"]["type"] == "TypeError"
+
+
+def test_a_record_grown_past_the_limit_is_too_large_not_failed(lambda_context):
+    def bloat(_record):
+        return {"blob": "b" * quotas.MAX_RECORD_BYTES}
+
+    reply = run_call(request(staged("m-1")), bloat, lambda_context)
+
+    [record] = reply["output"]["records"]
+    assert record["status"] == "too_large" and record["bytes"] > quotas.MAX_RECORD_BYTES
+    assert reply["counts"]["too_large"] == 1
+
+
+def test_a_reply_over_the_inline_limit_travels_through_the_bucket(aws, lambda_context):
+    records = staged("m-1", "m-2", data={"pad": "p" * 2000})
+
+    reply = run_call(request(records, inline_limit=1000), echo, lambda_context)
+
+    assert set(reply["output"]) == {"ref", "count"} and reply["output"]["count"] == 2
+    assert len(json.dumps(reply)) < 1000
+    assert [record["id"] for record in payloads.load(reply["output"])] == ["m-1", "m-2"]
+
+
+def test_a_failed_call_fails_every_record_it_selected_and_keeps_transient_data():
+    call = request(staged("m-1", "m-2"))
+
+    reply = failed_call("transform", call, {"type": "TooManyRequestsException", "message": "throttled"}, 2)
+
+    assert reply["counts"]["transient"] == 2
+    loaded = payloads.load(reply["output"])
+    assert [(record["id"], record["status"], record["data"]) for record in loaded] == [
+        ("m-1", "transient", {"n": "m-1"}),
+        ("m-2", "transient", {"n": "m-2"}),
+    ]
+    permanent = failed_call("transform", call, {"type": "AccessDenied", "message": "no"}, 2)
+    assert {record["status"] for record in payloads.load(permanent["output"])} == {"failed"}
+    assert all("data" not in record for record in payloads.load(permanent["output"]))
+
+
+def test_the_storing_step_stores_what_it_returns_with_the_validated_original(aws, lambda_context):
+    store = load_step(__import__(f"{STEPS[-1]}_step"), "store")
+    originals = [{"records": staged("m-1", data={"original": True})}]
+    call = {**request(staged("m-1"), role="store", originals=originals), "step": STEPS[-1]}
+
+    reply = run_call(call, store, lambda_context)
+    again = run_call(call, store, lambda_context)
+
+    assert reply["counts"]["ok"] == 1 and reply["counts"]["duplicates"] == 0
+    assert again["counts"]["duplicates"] == 1
+    [item] = aws.stored_items()
+    assert item["original_data"] == {"original": True} and item["execution_id"] == "exec-1"
+
+
+def v2_module(role: str) -> ModuleType:
+    """A step written for v2: `handler(event, context)` answering in v2's shape."""
+    module = ModuleType(f"v2_{role}_step")
+
+    def handler(event: dict[str, Any], _context: Any) -> dict[str, Any]:
+        if role == "validate":
+            record = json.loads(event["body"])
+            errors = [] if record.get("ok") else ["ok: required field is missing"]
+            return {"valid": not errors, "errors": errors, "record": record if not errors else None}
+        return {"record": {**event["record"], "v2": event["message_id"]}}
+
+    module.handler = handler
+    return module
+
+
+def test_a_v2_handler_still_runs_with_a_deprecation_warning(lambda_context):
+    with pytest.warns(DeprecationWarning, match=r"v2_transform_step.handler\(event, context\) is the v2 step form"):
+        transform = load_step(v2_module("transform"), "transform")
+    with pytest.warns(DeprecationWarning, match="runs until v4.0.0"):
+        validate = load_step(v2_module("validate"), "validate")
+    bodies = [{"id": "m-1", "status": "ok", "data": '{"ok": true}'}, {"id": "m-2", "status": "ok", "data": "{}"}]
+
+    transformed = run_call(request(staged("m-1")), transform, lambda_context)
+    validated = run_call(request(bodies, role="validate"), validate, lambda_context)
+
+    assert transformed["output"]["records"][0]["data"] == {"n": "m-1", "v2": "m-1"}
+    ok, rejected = validated["output"]["records"]
+    assert ok["data"] == {"ok": True}
+    assert rejected["status"] == "rejected" and rejected["errors"] == ["ok: required field is missing"]
