@@ -200,3 +200,23 @@ def test_unsupported_combination_is_refused(tmp_path, answers):
     with pytest.raises(FailedHookException):
         bake(tmp_path, **answers)
     assert not any(tmp_path.glob("*/template.yaml"))
+
+
+TEMPLATE_HEADER = "Template-owned: regenerated on update (cruft update). Your code: functions/<step>/, tests/unit/."
+
+
+@pytest.mark.parametrize("answers", [{}, {"step_mode": "durable_step"}], ids=["lambda_invoke", "durable_step"])
+def test_a_files_first_line_tells_who_owns_it(baked, answers):
+    # Yours: each step's folder and its test; everything else a regeneration may rewrite (JSON has no comments).
+    project = baked(answers)
+    steps = steps_of(answers)
+    yours = {f"functions/{step}" for step in steps} | {f"tests/unit/test_{step}_step.py" for step in steps}
+    unmarked, marked_yours = [], []
+    for path in text_files(project):
+        relative = path.relative_to(project).as_posix()
+        first_line = path.read_text(encoding="utf-8").splitlines()[0] if path.stat().st_size else ""
+        if any(relative == own or relative.startswith(f"{own}/") for own in yours):
+            marked_yours += [relative] if TEMPLATE_HEADER in path.read_text(encoding="utf-8") else []
+        elif path.suffix != ".json" and TEMPLATE_HEADER not in first_line:
+            unmarked.append(relative)
+    assert unmarked == [] and marked_yours == []

@@ -1,3 +1,4 @@
+# Template-owned: regenerated on update (cruft update). Your code: functions/<step>/, tests/unit/.
 """Lambda entry point in durable_step mode, where the orchestrator and every step share one package.
 
 Each folder under functions/ is a package root of its own (as it is for its own function in

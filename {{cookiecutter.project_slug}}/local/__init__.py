@@ -1,3 +1,4 @@
+# Template-owned: regenerated on update (cruft update). Your code: functions/<step>/, tests/unit/.
 """Run and test the pipeline on this machine: no AWS account, no Docker.
 
 Importing it puts the code on the path the way Lambda does: the runtime layer, and each

@@ -1,3 +1,4 @@
+# Template-owned: regenerated on update (cruft update). Your code: functions/<step>/, tests/unit/.
 """Limits of real SQS that local servers do not check, enforced on this process's boto3 clients.
 
 moto accepts any message whose body is under 1 MiB characters and ignores its attributes; SQS counts

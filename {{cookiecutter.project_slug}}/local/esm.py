@@ -1,3 +1,4 @@
+# Template-owned: regenerated on update (cruft update). Your code: functions/<step>/, tests/unit/.
 """Poll SQS and run the orchestrator the way Lambda's SQS event source mapping does.
 
 Like the real one: batches of up to `batch_size` records and 6 MB gathered for up to the batching window, several
@@ -38,8 +39,13 @@ class PollStats:
     timed_out_executions: int = 0
     redeliveries: int = 0
     largest_batch_bytes: int = 0
+    finished: int = 0  # messages deleted: stored or dead-lettered for good
     outcomes: dict[str, int] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def finish(self) -> None:
+        with self._lock:
+            self.finished += 1
 
     def add(
         self, counts: dict[str, int], failed_execution: bool, timed_out: bool, redeliveries: int, batch_bytes: int
@@ -64,6 +70,7 @@ class EventSourceMapping:
     execution_deadline: float = 60
     stats: PollStats = field(default_factory=PollStats)
     failures: list[str] = field(default_factory=list)  # why executions failed, for the report
+    received: list[dict[str, Any]] = field(default_factory=list)  # received, not yet in a batch
 
     def __post_init__(self) -> None:
         self.sqs = boto3.client("sqs")
@@ -87,31 +94,27 @@ class EventSourceMapping:
             queue_arn=self.queue_arn,
         ) | {"receiptHandle": message["ReceiptHandle"]}
 
+    def receive(self) -> list[dict[str, Any]]:
+        """Up to 10 messages, as Lambda's pollers receive them; kept until a batch takes them."""
+        if not self.received:
+            self.received = self.sqs.receive_message(
+                QueueUrl=self.queue_url, MaxNumberOfMessages=10, AttributeNames=["All"], MessageAttributeNames=["All"]
+            ).get("Messages", [])
+        return self.received
+
     def gather_batch(self) -> list[dict[str, Any]]:
         """Up to batch_size messages whose event stays within 6 MB; one that would not fit waits for the next."""
         deadline = time.monotonic() + self.settings.max_batching_window_seconds
         messages: list[dict[str, Any]] = []
         size = event_bytes([])
-        while len(messages) < self.settings.batch_size:
-            wanted = min(10, self.settings.batch_size - len(messages))
-            received = self.sqs.receive_message(
-                QueueUrl=self.queue_url,
-                MaxNumberOfMessages=wanted,
-                AttributeNames=["All"],
-                MessageAttributeNames=["All"],
-            ).get("Messages", [])
-            for position, message in enumerate(received):
-                record = self.record(message)
-                record_size = event_bytes([record, record]) - event_bytes([record])  # with its ", " separator
-                if messages and size + record_size > MAX_SYNC_PAYLOAD_BYTES:
-                    for left_out in received[position:]:  # visible again at once, for the next batch
-                        self.sqs.change_message_visibility(
-                            QueueUrl=self.queue_url, ReceiptHandle=left_out["ReceiptHandle"], VisibilityTimeout=0
-                        )
-                    return messages
-                messages.append(message)
-                size += record_size
-            if time.monotonic() >= deadline or len(received) < wanted:  # window over, or nothing more visible
+        while len(messages) < self.settings.batch_size and self.receive():
+            record = self.record(self.received[0])
+            record_size = event_bytes([record, record]) - event_bytes([record])  # with its ", " separator
+            if messages and size + record_size > MAX_SYNC_PAYLOAD_BYTES:
+                break  # it opens the next batch
+            messages.append(self.received.pop(0))
+            size += record_size
+            if time.monotonic() >= deadline:
                 break
         return messages
 
@@ -150,10 +153,18 @@ class EventSourceMapping:
                 )
             else:
                 self.sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"])
+                self.stats.finish()
 
-    def drain(self, timeout: float, progress: Callable[[int, int], None] | None = None) -> bool:
-        """Poll until the queue holds nothing visible or in flight; False if `timeout` ran out first."""
+    def drain(
+        self,
+        timeout: float,
+        progress: Callable[[int, int], None] | None = None,
+        more_coming: Callable[[], bool] = lambda: False,
+    ) -> bool:
+        """Poll until the queue holds nothing visible or in flight and `more_coming()` is false;
+        False if `timeout` ran out first."""
         deadline = time.monotonic() + timeout
+        last_progress = 0.0
         with ThreadPoolExecutor(max_workers=self.concurrent_batches) as pool:
             in_flight: set = set()
             while time.monotonic() < deadline:
@@ -169,9 +180,10 @@ class EventSourceMapping:
                         visible, invisible = self.queue_depth()
                         if progress:
                             progress(visible, invisible)
-                        if visible == 0 and invisible == 0:
+                        if visible == 0 and invisible == 0 and not more_coming():
                             return True
-                elif progress:
+                elif progress and time.monotonic() - last_progress >= 1:  # moto counts a queue slowly
+                    last_progress = time.monotonic()
                     progress(*self.queue_depth())
                 time.sleep(0.02)
         return False

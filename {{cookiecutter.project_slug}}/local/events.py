@@ -1,3 +1,4 @@
+# Template-owned: regenerated on update (cruft update). Your code: functions/<step>/, tests/unit/.
 """Build the SQS batch event that Lambda's event source mapping hands the orchestrator."""
 
 from __future__ import annotations

@@ -1,3 +1,4 @@
+# Template-owned: regenerated on update (cruft update). Your code: functions/<step>/, tests/unit/.
 """Faults injected around the real handlers by local runs and tests; production code has no test hooks.
 
 Each decision is derived from the seed and what is being called, not from a shared random stream.
@@ -26,7 +27,7 @@ class FaultPlan:
     seed: int = 0
     transient_failure_rate: float = 0.0
     crash_rate: float = 0.0
-    message_keys: dict[str, str] = field(default_factory=dict)  # SQS message id -> stable key
+    message_keys: dict[str, Any] = field(default_factory=dict)  # SQS message id -> place in the send order
     injected: Counter[str] = field(default_factory=Counter)
     _calls: Counter[str] = field(default_factory=Counter)
     _lock: threading.Lock = field(default_factory=threading.Lock)

@@ -1,3 +1,4 @@
+# Template-owned: regenerated on update (cruft update). Your code: functions/<step>/, tests/unit/.
 """Wire the project's real handlers into the durable SDK's local test runner."""
 
 from __future__ import annotations

@@ -1,3 +1,4 @@
+# Template-owned: regenerated on update (cruft update). Your code: functions/<step>/, tests/unit/.
 """Enforce AWS's durable-execution quotas on local runs, which the SDK's test runner does not.
 
 Installed on every runner `local.pipeline.make_runner` builds (unit and integration tests,

@@ -1,3 +1,4 @@
+# Template-owned: regenerated on update (cruft update). Your code: functions/<step>/, tests/unit/.
 """The pipeline's settings, read from template.yaml so local runs never keep a second copy."""
 
 from __future__ import annotations

@@ -1,3 +1,4 @@
+# Template-owned: regenerated on update (cruft update). Your code: functions/<step>/, tests/unit/.
 """Shared fixtures: offline AWS settings, an in-process AWS (moto), the durable test runner."""
 
 from __future__ import annotations

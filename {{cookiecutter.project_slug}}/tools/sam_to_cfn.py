@@ -1,3 +1,4 @@
+# Template-owned: regenerated on update (cruft update). Your code: functions/<step>/, tests/unit/.
 """Translate template.yaml to CloudFormation offline, with the same library SAM CLI uses.
 
     python tools/sam_to_cfn.py template.yaml build/template.json [Environment=prod ...]

@@ -1,3 +1,4 @@
+# Template-owned: regenerated on update (cruft update). Your code: functions/<step>/, tests/unit/.
 """Dead-lettering a record: its original message to the DLQ with why, once, whatever replays happen.
 
 Template-owned. The table keeps one ending per message id (`status: stored` written by the storing

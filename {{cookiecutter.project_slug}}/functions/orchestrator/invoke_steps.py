@@ -1,3 +1,4 @@
+# Template-owned: regenerated on update (cruft update). Your code: functions/<step>/, tests/unit/.
 """step_mode lambda_invoke: each step is its own Lambda function, called with context.invoke.
 
 Template-owned. Every invoke suspends the orchestrator until the step function answers, and each

@@ -1,3 +1,4 @@
+# Template-owned: regenerated on update (cruft update). Your code: functions/<step>/, tests/unit/.
 """Durable orchestrator: takes each SQS batch through the step chain and settles every record.
 
 Template-owned. A batch runs in waves of up to RECORD_CONCURRENCY records, one after another.

@@ -1,3 +1,4 @@
+# Template-owned: regenerated on update (cruft update). Your code: functions/<step>/, tests/unit/.
 """How the pipeline is wired, generated from the template options.
 
 Template-owned: regenerate it (`cruft update`) instead of editing it, so option changes merge cleanly.

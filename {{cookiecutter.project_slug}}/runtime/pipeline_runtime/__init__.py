@@ -1,3 +1,4 @@
+# Template-owned: regenerated on update (cruft update). Your code: functions/<step>/, tests/unit/.
 """Template code every function of the pipeline shares, shipped as the PipelineRuntimeLayer (regenerated).
 
 What your steps use: `TransientStepError` (retry this record), `RecordRejected` (dead-letter it now),

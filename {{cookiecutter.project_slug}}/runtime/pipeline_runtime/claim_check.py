@@ -1,3 +1,4 @@
+# Template-owned: regenerated on update (cruft update). Your code: functions/<step>/, tests/unit/.
 """Stored items that fit DynamoDB: a large item's data goes to the payload bucket, the item keeps a pointer.
 
 Template-owned (regenerated). DynamoDB holds at most 400 KB per item, while SQS carries messages

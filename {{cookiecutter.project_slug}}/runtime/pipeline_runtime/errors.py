@@ -1,3 +1,4 @@
+# Template-owned: regenerated on update (cruft update). Your code: functions/<step>/, tests/unit/.
 """What a step's failure is worth: a retry with backoff, or the record's failure (template-owned)."""
 
 from __future__ import annotations

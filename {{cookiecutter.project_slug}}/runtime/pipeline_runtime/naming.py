@@ -1,3 +1,4 @@
+# Template-owned: regenerated on update (cruft update). Your code: functions/<step>/, tests/unit/.
 """How the options name things: the step list, each step's function, its logical id and variable.
 
 Template-owned, and the only copy: the template's Jinja (through local_extensions.py), its hooks and
@@ -20,7 +21,7 @@ def logical_id(step: str) -> str:
 
 
 def function_name_variable(step: str) -> str:
-    """The orchestrator's environment variable naming a step's function: `enrich_data` -> `ENRICH_DATA_FUNCTION_NAME`."""
+    """The orchestrator's variable naming a step's function: `enrich_data` -> `ENRICH_DATA_FUNCTION_NAME`."""
     return f"{step.upper()}_FUNCTION_NAME"
 
 

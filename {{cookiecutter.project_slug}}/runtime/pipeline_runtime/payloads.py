@@ -1,3 +1,4 @@
+# Template-owned: regenerated on update (cruft update). Your code: functions/<step>/, tests/unit/.
 """Records between steps: inline in the checkpointed payload while small, in the payload bucket otherwise.
 
 Template-owned (regenerated). A payload is one of:

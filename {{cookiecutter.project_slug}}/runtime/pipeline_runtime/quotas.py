@@ -1,3 +1,4 @@
+# Template-owned: regenerated on update (cruft update). Your code: functions/<step>/, tests/unit/.
 """AWS quotas a deployed pipeline lives under, and the plan that keeps every batch inside them.
 
 Template-owned, and the only copy: the template's hooks load this file to check the options, the

@@ -1,3 +1,4 @@
+# Template-owned: regenerated on update (cruft update). Your code: functions/<step>/, tests/unit/.
 """One call of a step on the records a request selects: your function per record, then the reply, packed.
 
 Template-owned (regenerated). The orchestrator sends a step one request per wave and attempt; the

@@ -1,3 +1,4 @@
+# Template-owned: regenerated on update (cruft update). Your code: functions/<step>/, tests/unit/.
 """Lambda entry point of every step function (step_mode lambda_invoke), from the runtime layer.
 
 Template-owned (regenerated). STEP_NAME names the step; its code is `<STEP_NAME>_step.py` in the

@@ -1,3 +1,4 @@
+# Template-owned: regenerated on update (cruft update). Your code: functions/<step>/, tests/unit/.
 """A step's contract: `process(record: dict) -> dict` in `functions/<step>/<step>_step.py`.
 
 Template-owned (regenerated). Your function takes one record and returns it, changed as the step

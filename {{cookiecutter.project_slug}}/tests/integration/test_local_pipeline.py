@@ -1,3 +1,4 @@
+# Template-owned: regenerated on update (cruft update). Your code: functions/<step>/, tests/unit/.
 """Nothing lost: the whole pipeline on local servers, with injected failures and crashes.
 
 Every message sent must end exactly once: stored in DynamoDB, or in the dead-letter queue with

@@ -1,3 +1,4 @@
+# Template-owned: regenerated on update (cruft update). Your code: functions/<step>/, tests/unit/.
 """The limits of real AWS services that local servers do not check, held at their exact boundary."""
 
 from __future__ import annotations

@@ -1,3 +1,4 @@
+# Template-owned: regenerated on update (cruft update). Your code: functions/<step>/, tests/unit/.
 """Local runs fail where AWS would: each durable-execution quota, crossed by one, and met exactly.
 
 The SDK's test runner enforces none of these but the chained-invoke payload; local/quota_guard.py

@@ -1,3 +1,4 @@
+# Template-owned: regenerated on update (cruft update). Your code: functions/<step>/, tests/unit/.
 """The orchestrator through the durable SDK's own test runner, every step function registered locally."""
 
 from __future__ import annotations

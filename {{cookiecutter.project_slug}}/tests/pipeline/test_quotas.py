@@ -1,3 +1,4 @@
+# Template-owned: regenerated on update (cruft update). Your code: functions/<step>/, tests/unit/.
 """No batch the options allow crosses a durable-execution quota, and one message never sinks its batch.
 
 Every run here goes through the local quota guard (local/quota_guard.py): an execution crossing a

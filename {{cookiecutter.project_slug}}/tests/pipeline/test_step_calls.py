@@ -1,3 +1,4 @@
+# Template-owned: regenerated on update (cruft update). Your code: functions/<step>/, tests/unit/.
 """One step call, as the runtime answers it: each selected record through the step, the reply packed;
 and the step contract, `process(record)`, beside the v2 `handler(event, context)` it still runs."""
 

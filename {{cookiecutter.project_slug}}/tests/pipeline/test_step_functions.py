@@ -1,3 +1,4 @@
+# Template-owned: regenerated on update (cruft update). Your code: functions/<step>/, tests/unit/.
 """Each step function's Lambda entry point (step_mode lambda_invoke): the runtime layer's handler."""
 
 from __future__ import annotations

@@ -1,3 +1,4 @@
+# Template-owned: regenerated on update (cruft update). Your code: functions/<step>/, tests/unit/.
 """Storing what the last step returns: once per message, throttling retried, other errors not hidden."""
 
 from __future__ import annotations

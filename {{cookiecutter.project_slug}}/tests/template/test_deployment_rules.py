@@ -1,3 +1,4 @@
+# Template-owned: regenerated on update (cruft update). Your code: functions/<step>/, tests/unit/.
 """What CloudFormation would deploy, checked offline: template.yaml translated by aws-sam-translator."""
 
 from __future__ import annotations

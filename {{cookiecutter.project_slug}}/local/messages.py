@@ -1,0 +1,107 @@
+# Template-owned: regenerated on update (cruft update). Your code: functions/<step>/, tests/unit/.
+"""The messages a local run sends: the reference ones, generated ones, or a file's; fed to the queue as it drains."""
+
+from __future__ import annotations
+
+import json
+import random
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from local.template_values import PROJECT_ROOT
+from pipeline_runtime.quotas import MAX_SQS_MESSAGE_BYTES
+
+REFERENCE_EVENT = PROJECT_ROOT / "events" / "sqs-batch.json"
+EXTRA_MESSAGES = [
+    {"data_source": "orders.csv", "processing_type": "standard"},
+    {"data_source": "clickstream.json", "processing_type": "priority"},
+    {"data_source": "", "processing_type": 42},  # invalid: two violations, so it shows in the DLQ
+]
+
+
+def message_bodies(count: int | None = None, messages: Path | None = None, seed: int = 1) -> list[str]:
+    """A file's lines, `count` generated messages (about 10% invalid), or the reference and three more."""
+    if messages:
+        return [line for line in messages.read_text(encoding="utf-8").splitlines() if line.strip()]
+    if count is not None:
+        rng = random.Random(seed)  # noqa: S311 - test data
+        invalid = [{"processing_type": "standard"}, {"data_source": 7, "processing_type": ""}, "not json"]
+        bodies = []
+        for i in range(count):
+            if rng.random() < 0.1:
+                choice = rng.choice(invalid)
+                bodies.append(choice if isinstance(choice, str) else json.dumps(choice))
+            else:
+                kind = rng.choice(["standard", "priority"])
+                bodies.append(json.dumps({"data_source": f"file-{i}.csv", "processing_type": kind}))
+        return bodies
+    reference = json.loads(REFERENCE_EVENT.read_text())["Records"][0]["body"]
+    return [reference, *(json.dumps(message) for message in EXTRA_MESSAGES)]
+
+
+def request_chunks(bodies: list[str]) -> list[list[int]]:
+    """Indexes of bodies per SendMessageBatch request: 10 messages and 1 MiB at most."""
+    chunks: list[list[int]] = []
+    size = 0
+    for index, body in enumerate(bodies):
+        body_size = len(body.encode())
+        if not chunks or len(chunks[-1]) == 10 or size + body_size > MAX_SQS_MESSAGE_BYTES:
+            chunks.append([])
+            size = 0
+        chunks[-1].append(index)
+        size += body_size
+    return chunks
+
+
+@dataclass
+class Sender:
+    """Sends the bodies in order, keeping at most `window` of them unfinished in the queue.
+
+    moto's server scans every message in a queue on each receive, so a run that queued thousands at
+    once would spend its time there; a producer feeding a queue as it drains is also closer to how
+    a pipeline is used. `finished()` counts the messages the event source mapping deleted.
+    """
+
+    sqs: Any
+    queue_url: str
+    bodies: list[str]
+    finished: Callable[[], int]
+    window: int = 50
+    sent: dict[str, str] = field(default_factory=dict)  # message id -> body, in send order
+    keys: dict[str, int] = field(default_factory=dict)  # message id -> position in `bodies`
+    error: BaseException | None = None
+    _thread: threading.Thread | None = None
+
+    def start(self) -> Sender:
+        self._thread = threading.Thread(target=self._run, name="local-sender", daemon=True)
+        self._thread.start()
+        return self
+
+    def sending(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def wait(self) -> dict[str, str]:
+        if self._thread:
+            self._thread.join()
+        if self.error:
+            raise self.error
+        if len(self.sent) != len(self.bodies):
+            raise SystemExit(f"only {len(self.sent)} of {len(self.bodies)} messages were accepted by SQS")
+        return self.sent
+
+    def _run(self) -> None:
+        try:
+            for chunk in request_chunks(self.bodies):
+                while len(self.sent) - self.finished() >= self.window:
+                    time.sleep(0.01)
+                entries = [{"Id": str(index), "MessageBody": self.bodies[index]} for index in chunk]
+                response = self.sqs.send_message_batch(QueueUrl=self.queue_url, Entries=entries)
+                for entry in response.get("Successful", []):
+                    self.keys[entry["MessageId"]] = int(entry["Id"])
+                    self.sent[entry["MessageId"]] = self.bodies[int(entry["Id"])]
+        except BaseException as error:  # reported by wait()
+            self.error = error

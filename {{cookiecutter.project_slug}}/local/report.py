@@ -1,0 +1,142 @@
+# Template-owned: regenerated on update (cruft update). Your code: functions/<step>/, tests/unit/.
+"""What a local run shows: where every message ended (the table, the DLQ), checked against what was sent."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import boto3
+
+from pipeline_runtime.claim_check import item_data
+from pipeline_runtime.quotas import MAX_OPERATIONS, MAX_PERSISTED_BYTES
+
+
+@dataclass
+class Report:
+    sent: int
+    stored: int
+    dead_lettered: int
+    lost: list[str]
+    duplicated: list[str]
+    seconds: float
+    batches: int
+    redeliveries: int
+    failed_executions: int
+    timed_out_executions: int
+    injected: dict[str, int]
+    largest_batch_bytes: int
+    most_operations: int
+    most_payload_bytes_written: int
+    execution_failures: list[str]
+
+    @property
+    def ok(self) -> bool:
+        return not self.lost and not self.duplicated
+
+
+def ledger(table_name: str) -> list[dict[str, Any]]:
+    """Every item of the table: stored records and dead-letter markers."""
+    table = boto3.resource("dynamodb").Table(table_name)
+    page = table.scan(ConsistentRead=True)
+    items = page["Items"]
+    while "LastEvaluatedKey" in page:
+        page = table.scan(ConsistentRead=True, ExclusiveStartKey=page["LastEvaluatedKey"])
+        items += page["Items"]
+    return items
+
+
+def endings(resources: dict[str, str]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The stored items (with data kept in the bucket put back) and the DLQ's messages, each read once."""
+    items = ledger(resources["table_name"])
+    stored = sorted(
+        (item_data(item) for item in items if item["status"] == "stored"), key=lambda item: item["stored_at"]
+    )
+    markers = {item["dead_letter_message_id"]: item for item in items if "dead_letter_message_id" in item}
+    messages = receive_all(boto3.client("sqs"), resources["dead_letter_queue_url"])
+    return stored, [dead_letter_row(message, markers) for message in messages]
+
+
+def lost_and_duplicated(
+    sent: dict[str, str], stored: list[dict[str, Any]], dead: list[dict[str, Any]]
+) -> tuple[list[str], list[str]]:
+    """The messages sent that ended nowhere, and those that ended twice."""
+    ends = Counter([item["record_id"] for item in stored] + [row["message_id"] for row in dead])
+    return [mid for mid in sent if ends[mid] == 0], [mid for mid, count in ends.items() if count > 1]
+
+
+def receive_all(sqs: Any, queue_url: str) -> list[dict[str, Any]]:
+    """Every message on a queue, each once (kept invisible while reading)."""
+    messages: list[dict[str, Any]] = []
+    while batch := sqs.receive_message(
+        QueueUrl=queue_url,
+        MaxNumberOfMessages=10,
+        VisibilityTimeout=300,
+        AttributeNames=["All"],
+        MessageAttributeNames=["All"],
+    ).get("Messages", []):
+        messages += batch
+    return messages
+
+
+def dead_letter_row(message: dict[str, Any], markers: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """One DLQ message: whose it is and why, from its attributes or, where they did not fit, the ledger.
+
+    `markers` maps the DLQ message id to the ledger's dead_lettered marker. A message SQS's redrive
+    policy moved keeps its own id and carries no failure attributes.
+    """
+    attributes = {name: value["StringValue"] for name, value in message.get("MessageAttributes", {}).items()}
+    marker = markers.get(message["MessageId"], {})
+    detail = attributes.get("failure_detail") or marker.get("failure_detail")
+    return {
+        "message_id": attributes.get("source_message_id") or marker.get("record_id") or message["MessageId"],
+        "reason": attributes.get("failure_reason") or marker.get("reason") or "redrive: maxReceiveCount exceeded",
+        "detail": json.loads(detail) if detail else None,
+        "body": message["Body"],
+    }
+
+
+def print_tables(stored: list[dict[str, Any]], dead: list[dict[str, Any]], rows: int) -> None:
+    print(f"\nDynamoDB ({len(stored)} items)")
+    print(f"  {'record_id':<38} {'data_source':<18} {'stored as':<18} {'execution_id':<20} stored_at")
+    for item in stored[:rows]:
+        original = str(item["original_data"].get("data_source"))[:18]
+        transformed = str(item["transformed_data"].get("data_source"))[:18]
+        execution = "…" + str(item["execution_id"])[-19:]
+        print(f"  {item['record_id']:<38} {original:<18} {transformed:<18} {execution:<20} {item['stored_at']}")
+    if len(stored) > rows:
+        print(f"  ... {len(stored) - rows} more")
+    print(f"\nDead-letter queue ({len(dead)} messages)")
+    print(f"  {'message_id':<38} {'reason':<18} detail")
+    for row in dead[:rows]:
+        print(f"  {row['message_id']:<38} {row['reason']:<18} {json.dumps(row['detail'])[:90]}")
+    if len(dead) > rows:
+        print(f"  ... {len(dead) - rows} more")
+
+
+def print_summary(report: Report) -> None:
+    rate = report.sent / report.seconds if report.seconds else 0
+    print(
+        f"\n{report.sent} sent: {report.stored} stored, {report.dead_lettered} dead-lettered, "
+        f"{len(report.lost)} lost, {len(report.duplicated)} duplicated "
+        f"in {report.seconds:.1f} s ({rate:.0f} messages/s, {report.batches} batches, "
+        f"{report.redeliveries} redeliveries, {report.failed_executions} failed and "
+        f"{report.timed_out_executions} timed-out executions, injected: {report.injected or 'none'})"
+    )
+    print(
+        f"Largest execution: {report.most_operations:,} of {MAX_OPERATIONS:,} durable operations, "
+        f"{report.most_payload_bytes_written:,} of {MAX_PERSISTED_BYTES:,} payload bytes written"
+    )
+    for failure in report.execution_failures:
+        print(f"An execution failed: {failure}")
+
+
+def dump(folder: Path, stored: list[dict[str, Any]], dead: list[dict[str, Any]]) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    with (folder / "stored.jsonl").open("w") as out:
+        out.writelines(json.dumps(item, default=str) + "\n" for item in stored)
+    with (folder / "dead_letter.jsonl").open("w") as out:
+        out.writelines(json.dumps(row) + "\n" for row in dead)
