@@ -1,15 +1,10 @@
 # Template-owned: regenerated on update (cruft update). Your code: functions/<step>/, tests/unit/.
 """Poll SQS and run the orchestrator the way Lambda's SQS event source mapping does.
 
-Like the real one: batches of up to `batch_size` records and 6 MB gathered for up to the batching window, several
-batches in flight at once, the batch held invisible for the queue's visibility timeout while the
-durable execution runs, successful messages deleted, `batchItemFailures` left for redelivery (and
-so for the queue's redrive policy), and a failed execution returning the whole batch.
-
-Unlike it, to finish in seconds: gathering stops early when the queue has nothing more visible,
-failed messages become visible again after `retry_after` seconds instead of the rest of the
-visibility timeout, and an execution still unfinished after `execution_deadline` seconds (not the
-template's ExecutionTimeout) is stopped and its batch handed back, as Lambda does on a timeout.
+As Lambda: batches of batch_size records and 6 MB within the batching window, several in flight,
+successes deleted, batchItemFailures redelivered (so the redrive policy applies). Faster: gathering
+stops when nothing more is visible, failures come back after `retry_after` seconds, and an execution
+past `execution_deadline` is stopped and its batch handed back, as Lambda does on a timeout.
 """
 
 from __future__ import annotations

@@ -1,13 +1,9 @@
 # Template-owned: regenerated on update (cruft update). Your code: functions/<step>/, tests/unit/.
-"""Enforce AWS's durable-execution quotas on local runs, which the SDK's test runner does not.
+"""AWS's durable-execution quotas, enforced on local runs (the SDK's test runner does not).
 
-Installed on every runner `local.pipeline.make_runner` builds (unit and integration tests,
-`make local`, the template's benchmark). For each execution it counts what AWS counts and bills:
-operations (the execution start, every operation started, every step retry) and payload bytes
-written (the batch event, every checkpointed payload and error, every chained-invoke result, the
-result). Crossing a quota fails the execution as AWS does: a refused checkpoint (HTTP 400), which
-the SDK does not retry; an oversized event is refused before an execution exists, like Lambda's
-413. `LOCAL_QUOTA_GUARD=off` (or `make local ARGS=--no-quota-guard`) only counts, for diagnosis.
+On every runner local.pipeline.make_runner builds: operations and payload bytes per execution are
+counted as AWS counts them, and crossing a quota fails the execution as AWS does (a refused
+checkpoint, or a refused event). `LOCAL_QUOTA_GUARD=off` only counts, for diagnosis.
 """
 
 from __future__ import annotations

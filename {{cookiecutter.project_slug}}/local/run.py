@@ -1,16 +1,10 @@
 # Template-owned: regenerated on update (cruft update). Your code: functions/<step>/, tests/unit/.
 """`make local`: run the whole pipeline on this machine and show where every message ended.
 
-SQS, DynamoDB and S3 are moto's server on 127.0.0.1 (local/servers.py), created from template.yaml's
-own values; the orchestrator runs in the durable SDK's test runner with every step registered as
-deployed (local/pipeline.py); the SQS event source mapping is emulated (local/esm.py).
-
-    python -m local.run [--count N] [--messages FILE.jsonl] [--transient-failure-rate R]
-                        [--crash-rate R] [--seed S] [--dump DIR] [--json] [--no-quota-guard]
-                        [--sqs-endpoint URL] [--dynamodb-endpoint URL] [--s3-endpoint URL]
-
-Exit status 0 when every message sent ended exactly once (stored, or dead-lettered with its
-reason), 1 when any was lost or duplicated.
+moto's server stands in for SQS, DynamoDB and S3 (servers.py); messages are fed to the queue
+(messages.py), the event source mapping emulated (esm.py), the orchestrator run in the durable SDK's
+test runner (pipeline.py), the endings shown (report.py). Exit status 1 if any message was lost or
+duplicated. `python -m local.run --help` lists the options.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 # Template-owned: regenerated on update (cruft update). Your code: functions/<step>/, tests/unit/.
 """Dead-lettering a record: its original message to the DLQ with why, once, whatever replays happen.
 
-Template-owned. The table keeps one ending per message id (`status: stored` written by the storing
+The table keeps one ending per message id (`status: stored` written by the storing
 step, or the `dead_lettered` marker written here, with the full failure detail), which makes
 dead-lettering idempotent across executions: a batch that SQS redelivers after an execution failed
 as a whole is not sent twice.

@@ -1,7 +1,7 @@
 # Template-owned: regenerated on update (cruft update). Your code: functions/<step>/, tests/unit/.
 """step_mode durable_step: each step runs here as a checkpointed context.step, nothing suspends.
 
-Template-owned. The steps' code is packaged with the orchestrator (functions/durable_step_entry.py).
+The steps' code is packaged with the orchestrator (functions/durable_step_entry.py).
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 # Template-owned: regenerated on update (cruft update). Your code: functions/<step>/, tests/unit/.
 """step_mode lambda_invoke: each step is its own Lambda function, called with context.invoke.
 
-Template-owned. Every invoke suspends the orchestrator until the step function answers, and each
+Every invoke suspends the orchestrator until the step function answers, and each
 answer costs an orchestrator invocation (a replay), so a wave's records share one invoke per step.
 """
 

@@ -1,16 +1,10 @@
 # Template-owned: regenerated on update (cruft update). Your code: functions/<step>/, tests/unit/.
 """Durable orchestrator: takes each SQS batch through the step chain and settles every record.
 
-Template-owned. A batch runs in waves of up to RECORD_CONCURRENCY records, one after another.
-{%- if cookiecutter.step_mode == 'durable_step' %}
-Here a batch is a single wave: the steps run in this function.
-{%- endif %}
-In a wave each step is called once for all its records, then again, after a durable wait, for those
-that failed transiently. Records travel inline in the checkpoints while small and through the
-payload bucket otherwise, so no batch the event source mapping can send crosses a durable-execution
-quota (pipeline_runtime/quotas.py). Each record ends: stored; rejected by validation (to the DLQ at
-once); dead-lettered (failed on its last delivery, or too large to carry); or in batchItemFailures
-for SQS to redeliver.
+A batch runs in waves of RECORD_CONCURRENCY records{% if cookiecutter.step_mode == 'durable_step' %} (one wave here){% endif %}; in a wave each step is called once
+for all its records, then again, after a durable wait, for those that failed transiently. Each
+record ends stored, dead-lettered (rejected, failed on its last delivery, too large), or in
+batchItemFailures; records travel inline or through the payload bucket (pipeline_runtime/quotas.py).
 """
 
 from __future__ import annotations

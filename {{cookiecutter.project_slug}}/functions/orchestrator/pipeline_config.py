@@ -1,7 +1,7 @@
 # Template-owned: regenerated on update (cruft update). Your code: functions/<step>/, tests/unit/.
 """How the pipeline is wired, generated from the template options.
 
-Template-owned: regenerate it (`cruft update`) instead of editing it, so option changes merge cleanly.
+Regenerate it (`cruft update`) instead of editing it, so option changes merge cleanly.
 {%- set steps = cookiecutter.step_names | steps %}
 """
 

@@ -1,7 +1,7 @@
 # Template-owned: regenerated on update (cruft update). Your code: functions/<step>/, tests/unit/.
 """Settling a wave: each record that did not end stored goes to the DLQ with its reason, or back to SQS.
 
-Template-owned. Runs as one checkpointed step, after the wave's last step call.
+Runs as one checkpointed step, after the wave's last step call.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 # Template-owned: regenerated on update (cruft update). Your code: functions/<step>/, tests/unit/.
 """Stored items that fit DynamoDB: a large item's data goes to the payload bucket, the item keeps a pointer.
 
-Template-owned (regenerated). DynamoDB holds at most 400 KB per item, while SQS carries messages
+DynamoDB holds at most 400 KB per item, while SQS carries messages
 up to 1 MiB and an item keeps both the original and the transformed data.
 """
 

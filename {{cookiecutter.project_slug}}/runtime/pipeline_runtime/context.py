@@ -1,7 +1,7 @@
 # Template-owned: regenerated on update (cruft update). Your code: functions/<step>/, tests/unit/.
 """The record a step is working on, per thread: its message id, execution, validated original.
 
-Template-owned (regenerated). The step runtime sets it for each record; your code reads
+The step runtime sets it for each record; your code reads
 `current_message_id()` (from pipeline_runtime) when it needs the SQS message id.
 """
 

@@ -1,7 +1,7 @@
 # Template-owned: regenerated on update (cruft update). Your code: functions/<step>/, tests/unit/.
 """How the options name things: the step list, each step's function, its logical id and variable.
 
-Template-owned, and the only copy: the template's Jinja (through local_extensions.py), its hooks and
+The only copy: the template's Jinja (through local_extensions.py), its hooks and
 its tests read this file too, so a rule changed here changes everywhere.
 """
 

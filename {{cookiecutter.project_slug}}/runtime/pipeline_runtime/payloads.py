@@ -1,13 +1,9 @@
 # Template-owned: regenerated on update (cruft update). Your code: functions/<step>/, tests/unit/.
 """Records between steps: inline in the checkpointed payload while small, in the payload bucket otherwise.
 
-Template-owned (regenerated). A payload is one of:
-- `{"records": [...]}`: the records themselves, checkpointed with the call;
-- `{"ref": "<key>", "count": n}`: the records in s3://$PAYLOAD_BUCKET/<key>, the claim-check pattern;
-- `{"failed_call": {...}, "sources": [...], "select": status}`: every record that `sources` select
-  for `status` failed because the step's call failed as a whole (a throttled invoke, a crash).
-A record is `{"id": message id, "status": ..., "data": ..., "step": ..., "error": {...}}`; a record
-that failed transiently keeps its input `data`, for the next attempt.
+A payload is `{"records": [...]}`, `{"ref": key, "count": n}` (in s3://$PAYLOAD_BUCKET), or
+`{"failed_call": ..., "sources": [...], "select": status}` (every record those sources select failed
+with the call). A record is `{"id", "status", "data", "step", "error"}`; a transient one keeps its data.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 # Template-owned: regenerated on update (cruft update). Your code: functions/<step>/, tests/unit/.
 """AWS quotas a deployed pipeline lives under, and the plan that keeps every batch inside them.
 
-Template-owned, and the only copy: the template's hooks load this file to check the options, the
+The only copy: the template's hooks load this file to check the options, the
 orchestrator plans each batch with it, and local runs enforce the same figures. Sizes are bytes;
 Lambda's "6 MB" payload limit is 6,291,456 bytes and "1 MB" payloads 1,048,576; the durable
 "100 MB" is taken as 100,000,000, the stricter reading, so local runs never pass what AWS refuses.

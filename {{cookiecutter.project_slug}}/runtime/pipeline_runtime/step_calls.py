@@ -1,7 +1,7 @@
 # Template-owned: regenerated on update (cruft update). Your code: functions/<step>/, tests/unit/.
 """One call of a step on the records a request selects: your function per record, then the reply, packed.
 
-Template-owned (regenerated). The orchestrator sends a step one request per wave and attempt; the
+The orchestrator sends a step one request per wave and attempt; the
 same code answers it in the step's own Lambda function (lambda_invoke) or inside the orchestrator
 (durable_step). A record that fails is reported alone; the others go on.
 

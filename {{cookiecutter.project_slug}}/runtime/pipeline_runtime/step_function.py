@@ -1,7 +1,7 @@
 # Template-owned: regenerated on update (cruft update). Your code: functions/<step>/, tests/unit/.
 """Lambda entry point of every step function (step_mode lambda_invoke), from the runtime layer.
 
-Template-owned (regenerated). STEP_NAME names the step; its code is `<STEP_NAME>_step.py` in the
+STEP_NAME names the step; its code is `<STEP_NAME>_step.py` in the
 function's own folder (see steps.py for its contract). Executions started by an older orchestrator
 finish on it after an upgrade, so the request formats it sent are still answered.
 """

@@ -1,12 +1,9 @@
 # Template-owned: regenerated on update (cruft update). Your code: functions/<step>/, tests/unit/.
 """A step's contract: `process(record: dict) -> dict` in `functions/<step>/<step>_step.py`.
 
-Template-owned (regenerated). Your function takes one record and returns it, changed as the step
-needs. Raise `TransientStepError` to have it retried with backoff, `RecordRejected(errors)` (or let a
-pydantic `ValidationError` through) to send it to the dead-letter queue at once, anything else to
-fail it (SQS redelivers it). The first step receives the message body parsed from JSON; what the
-last step returns is stored. Steps written before v3, as `handler(event, context)`, still run, with
-a deprecation warning, until v4.
+Raise TransientStepError to retry the record, RecordRejected (or a pydantic ValidationError) to
+dead-letter it at once, anything else to fail it. The first step gets the body parsed from JSON; what
+the last returns is stored. A v2 `handler(event, context)` still runs, with a warning, until v4.
 """
 
 from __future__ import annotations

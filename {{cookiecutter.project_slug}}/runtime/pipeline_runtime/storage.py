@@ -1,7 +1,7 @@
 # Template-owned: regenerated on update (cruft update). Your code: functions/<step>/, tests/unit/.
 """What the last step returns, stored once: one DynamoDB item per message id, written conditionally.
 
-Template-owned (regenerated). The item also keeps the validated original, the execution and the time;
+The item also keeps the validated original, the execution and the time;
 an item over DynamoDB's 400 KB keeps its data in the payload bucket (claim_check.py). The table
 doubles as the ledger of how each message ended: `status: stored` here, `dead_lettered` markers from
 the orchestrator.
