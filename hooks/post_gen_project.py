@@ -14,6 +14,7 @@ import shutil
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import yaml  # cookiecutter's own dependency
@@ -28,6 +29,8 @@ MACHINE_SPECIFIC_KEYS = {"_output_dir", "_repo_dir", "_checkout"}
 # What each answer makes unnecessary: (condition on the answers, paths to remove). One list, on purpose.
 REMOVE_WHEN: list[tuple[Callable[[dict[str, Any]], bool], list[str]]] = [
     (lambda answers: True, [str(BLUEPRINTS)]),  # consumed by lay_out_steps
+    # Caches a render from a working copy of the template would carry along.
+    (lambda answers: True, [".ruff_cache", ".pytest_cache", "runtime/pipeline_runtime/__pycache__"]),
     # One function per step: the orchestrator is packaged on its own and invokes the step functions.
     (
         lambda answers: answers["step_mode"] == "lambda_invoke",
@@ -36,25 +39,30 @@ REMOVE_WHEN: list[tuple[Callable[[dict[str, Any]], bool], list[str]]] = [
     # Steps run inside the orchestrator: no step functions to invoke.
     (
         lambda answers: answers["step_mode"] == "durable_step",
-        ["functions/orchestrator/invoke_steps.py", "tests/pipeline/test_step_functions.py"],
+        [
+            "functions/orchestrator/invoke_steps.py",
+            "runtime/pipeline_runtime/step_function.py",
+            "tests/pipeline/test_step_functions.py",
+        ],
     ),
 ]
 
 
-def parse_steps(step_names: Any, project: Path) -> list[str]:
-    """The step list as the project's own runtime reads it (pipeline_runtime/naming.py, the one copy)."""
+def naming(project: Path) -> ModuleType:
+    """The project's own naming rules (pipeline_runtime/naming.py, the one copy)."""
     spec = importlib.util.spec_from_file_location("project_naming", project / NAMING_FILE)
-    naming = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(naming)
-    return naming.parse_steps(step_names)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
-def blueprint_for(position: int, count: int, step: str) -> str:
-    """First step validates, last stores; a middle step named `transform` gets the reference logic."""
-    if position == 0:
-        return "validation"
-    if position == count - 1:
-        return "storage"
+BLUEPRINT_FOR_ROLE = {"validate": "validation", "store": "storage"}
+
+
+def blueprint_for(role: str, step: str) -> str:
+    """The validating and storing steps' blueprints; a middle step named `transform` gets the reference logic."""
+    if role in BLUEPRINT_FOR_ROLE:
+        return BLUEPRINT_FOR_ROLE[role]
     return "transform" if step == "transform" else "passthrough"
 
 
@@ -76,10 +84,11 @@ def materialise_step(step: str, blueprint: Path, project: Path) -> list[Path]:
 
 
 def lay_out_steps(answers: dict[str, Any], project: Path) -> list[Path]:
-    steps = parse_steps(answers["step_names"], project)
+    rules = naming(project)
+    steps = rules.parse_steps(answers["step_names"])
     kept = []
-    for position, step in enumerate(steps):
-        kept += materialise_step(step, project / BLUEPRINTS / blueprint_for(position, len(steps), step), project)
+    for step in steps:
+        kept += materialise_step(step, project / BLUEPRINTS / blueprint_for(rules.role(step, steps), step), project)
     return kept
 
 

@@ -22,8 +22,6 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-ENVIRONMENTS = ("dev", "staging", "prod")  # template.yaml's Environment parameter
-LONGEST_ENVIRONMENT_SUFFIX = max(len(f"-{env}") for env in ENVIRONMENTS)
 RESERVED_STEP_NAMES = {"orchestrator"}  # OrchestratorFunction and functions/orchestrator/ exist already
 MAX_STEPS = 20
 MAX_STEP_NAME = 40
@@ -74,6 +72,11 @@ class Problem:
         return f"{self.option} = {self.value!r}: expected {self.accepted}. Why: {self.why}."
 
 
+def longest_environment_suffix() -> int:
+    """The longest `-<environment>` the stack and table names get."""
+    return max(len(f"-{environment}") for environment in load_runtime_module("naming").ENVIRONMENTS)
+
+
 def parse_steps(step_names: Any) -> list[str]:
     return load_runtime_module("naming").parse_steps(step_names)
 
@@ -111,7 +114,7 @@ def check_project_name(answers: dict) -> list[Problem]:
 
 def check_project_slug(answers: dict) -> list[Problem]:
     value = answers.get("project_slug", "")
-    longest = 128 - LONGEST_ENVIRONMENT_SUFFIX
+    longest = 128 - longest_environment_suffix()
     if (
         not isinstance(value, str)
         or not re.fullmatch(r"[a-z][a-z0-9-]*[a-z0-9]", value)
@@ -144,14 +147,14 @@ def check_free_text(answers: dict) -> list[Problem]:
 
 def check_table_name(answers: dict) -> list[Problem]:
     value = answers.get("table_name", "")
-    longest = 255 - LONGEST_ENVIRONMENT_SUFFIX
+    longest = 255 - longest_environment_suffix()
     if not isinstance(value, str) or not re.fullmatch(r"[A-Za-z0-9_.-]+", value) or len(value) > longest:
         return [
             Problem(
                 "table_name",
                 value,
                 f"1-{longest} characters of A-Z a-z 0-9 _ . -",
-                f"the deployed name is '<table_name>-<environment>' (up to {LONGEST_ENVIRONMENT_SUFFIX} more "
+                f"the deployed name is '<table_name>-<environment>' (up to {longest_environment_suffix()} more "
                 "characters) and DynamoDB allows 3-255 characters of [A-Za-z0-9_.-]",
             )
         ]
@@ -228,7 +231,11 @@ def check_region(answers: dict) -> list[Problem]:
 
 def check_batching(answers: dict) -> list[Problem]:
     batch, problems = check_range(
-        answers, "batch_size", 1, 10000, "Lambda's SQS event source mapping takes 1-10000 records per batch"
+        answers,
+        "batch_size",
+        1,
+        load_quotas().MAX_BATCH_RECORDS,
+        f"Lambda's SQS event source mapping takes 1-{load_quotas().MAX_BATCH_RECORDS} records per batch",
     )
     window, more = check_range(
         answers, "max_batching_window_seconds", 0, 300, "Lambda's batching window is 0-300 seconds"
@@ -255,7 +262,7 @@ def check_batching(answers: dict) -> list[Problem]:
             "the event source mapping's MaximumConcurrency is 2-1000, or leave it empty for no limit",
         )[1]
     if str(answers.get("record_concurrency", "")).strip():
-        high = batch if batch is not None else 10000
+        high = batch if batch is not None else load_quotas().MAX_BATCH_RECORDS
         problems += check_range(
             answers,
             "record_concurrency",
@@ -278,8 +285,10 @@ def batch_plan(answers: dict) -> dict[str, Any] | None:
     """Mode, steps, batch size, record concurrency and attempts, once each is valid; None otherwise."""
     steps = parse_steps(answers.get("step_names", ""))
     batch = parse_whole_number(answers.get("batch_size", ""))
-    raw_concurrency = str(answers.get("record_concurrency", "")).strip()
-    concurrency = parse_whole_number(raw_concurrency) if raw_concurrency else batch
+    given = str(answers.get("record_concurrency", "")).strip()
+    concurrency = parse_whole_number(given) if given else batch
+    if concurrency is not None and batch is not None:  # valid both: as the template will read them
+        concurrency = load_runtime_module("naming").record_concurrency({**answers, "batch_size": batch})
     retry = answers.get("_step_retry")
     if not (steps and batch and concurrency and 1 <= concurrency <= batch and isinstance(retry, dict)):
         return None
@@ -355,7 +364,8 @@ def check_timeouts(answers: dict) -> list[Problem]:
                 "no invocation can outlive the durable execution it belongs to",
             )
         )
-    visibility = execution_timeout + int(answers.get("_visibility_margin_seconds", 60))
+    margin = int(answers.get("_visibility_margin_seconds", 60))
+    visibility = load_runtime_module("naming").queue_visibility_timeout(execution_timeout, margin)
     if not execution_timeout <= visibility <= 43200:
         problems.append(
             Problem(

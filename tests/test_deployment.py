@@ -96,9 +96,7 @@ def sam_cli() -> Path:
     return sam
 
 
-@pytest.mark.skipif(not PYTHON_313.exists(), reason=f"no Python 3.13 interpreter at {PYTHON_313} for sam build")
-def test_sam_build_without_docker_for_python313(tmp_path):
-    project = bake(tmp_path, runtime="python3.13", architecture="x86_64")
+def sam_build(project, tmp_path) -> Path:
     python_dir = tmp_path / "python313-on-path"
     python_dir.mkdir()
     (python_dir / "python3.13").symlink_to(PYTHON_313)
@@ -116,11 +114,30 @@ def test_sam_build_without_docker_for_python313(tmp_path):
 
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     assert "Build Succeeded" in result.stdout + result.stderr
-    built = project / ".aws-sam" / "build"
+    return project / ".aws-sam" / "build"
+
+
+@pytest.mark.skipif(not PYTHON_313.exists(), reason=f"no Python 3.13 interpreter at {PYTHON_313} for sam build")
+def test_sam_build_without_docker_for_python313(tmp_path):
+    built = sam_build(bake(tmp_path, runtime="python3.13", architecture="x86_64"), tmp_path)
+
     assert (built / "OrchestratorFunction" / "orchestrator.py").exists()
     assert (built / "OrchestratorFunction" / "aws_durable_execution_sdk_python").is_dir()
     assert (built / "StoreFunction" / "store_step.py").exists()
+    assert (built / "ValidateFunction" / "pydantic").is_dir()  # the validating step's own requirements
     assert not (built / "StoreFunction" / "pipeline_runtime").exists()  # shared through the layer, not copied
     layer = next(built.glob("PipelineRuntimeLayer*"))
     assert (layer / "python" / "pipeline_runtime" / "step_function.py").exists()
     assert (layer / "python" / "aws_lambda_powertools").is_dir()
+
+
+@pytest.mark.skipif(not PYTHON_313.exists(), reason=f"no Python 3.13 interpreter at {PYTHON_313} for sam build")
+def test_sam_build_of_durable_step_mode_takes_every_steps_requirements_for_arm64(tmp_path):
+    built = sam_build(bake(tmp_path, runtime="python3.13", step_mode="durable_step"), tmp_path)
+
+    orchestrator = built / "OrchestratorFunction"
+    assert (orchestrator / "durable_step_entry.py").exists() and (orchestrator / "transform" / "transform_step.py").exists()
+    [core] = (orchestrator / "pydantic_core").glob("_pydantic_core*.so")  # from validate/requirements.txt
+    assert "aarch64" in core.name  # built for Lambda's arm64 on this x86_64 machine
+    layer = next(built.glob("PipelineRuntimeLayer*"))
+    assert not (layer / "python" / "pipeline_runtime" / "step_function.py").exists()  # lambda_invoke's only

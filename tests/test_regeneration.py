@@ -176,11 +176,11 @@ def template_history(tmp_path: Path) -> Path:
     return repo
 
 
-def create_at(release: str, template_history: Path, tmp_path: Path) -> Path:
+def create_at(release: str, template_history: Path, tmp_path: Path, **options: str) -> Path:
     """A project made with `cruft create` at an earlier release, committed, with the user's transform logic."""
     run(
         BIN / "cruft", "create", "--no-input", "--checkout", release, "--output-dir", tmp_path / "out",
-        template_history, cwd=tmp_path,
+        "--extra-context", json.dumps(options), template_history, cwd=tmp_path,
     )  # fmt: skip
     project = tmp_path / "out" / "durable-data-pipeline"
     run("git", "init", "-q", cwd=project)
@@ -197,21 +197,31 @@ def run_suite(project: Path) -> subprocess.CompletedProcess[str]:
     return suite
 
 
-@pytest.mark.parametrize("release", RELEASES)
-def test_upgrade_keeps_the_users_logic_and_moves_steps_to_the_process_contract(template_history, tmp_path, release):
+UPGRADES = {
+    "v1.0.0": ("v1.0.0", {}),
+    "v2.0.1": ("v2.0.1", {}),
+    "v2.0.1-durable-step": ("v2.0.1", {"step_mode": "durable_step"}),
+}
+
+
+@pytest.mark.parametrize(("release", "options"), UPGRADES.values(), ids=UPGRADES.keys())
+def test_upgrade_keeps_the_users_logic_and_moves_steps_to_the_process_contract(
+    template_history, tmp_path, release, options
+):
     # v1.0.0 invoked each step function per record at <step>_step.handler, v2.0.1 at a per-step
     # <step>_entry.py; now every step function's handler is the runtime layer's, and a step is
     # process(record). The step files the user did not change take the new form from cruft's
     # three-way merge; the transform they edited takes it around their edit.
-    project = create_at(release, template_history, tmp_path)
+    project = create_at(release, template_history, tmp_path, **options)
 
     run(BIN / "cruft", "update", "-y", cwd=project)
 
     template = yaml_parse((project / "template.yaml").read_text())
     for step in ("validate", "transform", "store"):
-        function = template["Resources"][NAMING.logical_id(step)]["Properties"]
-        assert function["Handler"] == "pipeline_runtime.step_function.handler"
-        assert function["Environment"]["Variables"]["STEP_NAME"] == step
+        if not options:  # lambda_invoke: one function per step, its handler the runtime layer's
+            function = template["Resources"][NAMING.logical_id(step)]["Properties"]
+            assert function["Handler"] == "pipeline_runtime.step_function.handler"
+            assert function["Environment"]["Variables"]["STEP_NAME"] == step
         assert "def process(" in (project / "functions" / step / f"{step}_step.py").read_text()
     assert USER_EDIT[1] in (project / "functions" / "transform" / "transform_step.py").read_text()
     assert not list(project.rglob("*_entry.py"))

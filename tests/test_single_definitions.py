@@ -15,8 +15,8 @@ from conftest import DEFAULTS, RUNTIME_DIR, TEMPLATE_DIR
 NAMING_FILE = RUNTIME_DIR / "naming.py"
 SKIPPED_PARTS = {".git", ".venv", ".venv-sam", ".demo", "__pycache__", ".pytest_cache", ".ruff_cache", ".hypothesis"}
 RULES = {
-    "step-list parsing": re.compile(r"""split\(\s*['"],['"]\s*\)"""),
-    "logical-id rule": re.compile(r"capitalize"),
+    "step-list parsing": re.compile(r"""split\(\s*['"],['"]\s*\)|re\.split\(\s*r?['"][^'"]*,"""),
+    "logical-id rule": re.compile(r"capitalize|\.title\(\)|\+\s*['"]Function['"]|\}Function"""),
     "function-name variable rule": re.compile(r"""_FUNCTION_NAME['"]|upper\(\)\s*\}?_FUNCTION"""),
 }
 

@@ -89,11 +89,14 @@ class EventSourceMapping:
             queue_arn=self.queue_arn,
         ) | {"receiptHandle": message["ReceiptHandle"]}
 
-    def receive(self) -> list[dict[str, Any]]:
-        """Up to 10 messages, as Lambda's pollers receive them; kept until a batch takes them."""
+    def receive(self, wanted: int) -> list[dict[str, Any]]:
+        """Up to `wanted` (at most 10) more messages, kept until a batch takes them (one a 6 MB batch left out)."""
         if not self.received:
             self.received = self.sqs.receive_message(
-                QueueUrl=self.queue_url, MaxNumberOfMessages=10, AttributeNames=["All"], MessageAttributeNames=["All"]
+                QueueUrl=self.queue_url,
+                MaxNumberOfMessages=min(10, wanted),
+                AttributeNames=["All"],
+                MessageAttributeNames=["All"],
             ).get("Messages", [])
         return self.received
 
@@ -102,7 +105,7 @@ class EventSourceMapping:
         deadline = time.monotonic() + self.settings.max_batching_window_seconds
         messages: list[dict[str, Any]] = []
         size = event_bytes([])
-        while len(messages) < self.settings.batch_size and self.receive():
+        while len(messages) < self.settings.batch_size and self.receive(self.settings.batch_size - len(messages)):
             record = self.record(self.received[0])
             record_size = event_bytes([record, record]) - event_bytes([record])  # with its ", " separator
             if messages and size + record_size > MAX_SYNC_PAYLOAD_BYTES:

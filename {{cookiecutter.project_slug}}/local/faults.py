@@ -28,6 +28,7 @@ class FaultPlan:
     transient_failure_rate: float = 0.0
     crash_rate: float = 0.0
     message_keys: dict[str, Any] = field(default_factory=dict)  # SQS message id -> place in the send order
+    keys_lock: Any = field(default_factory=threading.Lock)  # the sender's, while it records a request's keys
     injected: Counter[str] = field(default_factory=Counter)
     _calls: Counter[str] = field(default_factory=Counter)
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -46,7 +47,10 @@ class FaultPlan:
 
     def wrap_step(self, step: str, function: Step) -> Step:
         def flaky(data: Any) -> Any:
-            message = self.message_keys.get(current_message_id(), current_message_id())
+            message = self.message_keys.get(current_message_id())
+            if message is None:  # received before the sender recorded it: wait for the sender
+                with self.keys_lock:
+                    message = self.message_keys.get(current_message_id(), current_message_id())
             if self._roll(f"{step}:{message}", self.transient_failure_rate):
                 self._count("transient_failures")
                 raise TransientStepError(f"injected transient failure in {step}")

@@ -3,7 +3,9 @@
 
 from __future__ import annotations
 
+{% if cookiecutter.step_mode == 'lambda_invoke' -%}
 import functools
+{% endif -%}
 import importlib
 import json
 import os
@@ -18,7 +20,11 @@ from aws_durable_execution_sdk_python_testing.runner import DurableFunctionTestR
 
 from local.quota_guard import QuotaGuard
 from local.template_values import PipelineSettings
+{% if cookiecutter.step_mode == 'lambda_invoke' -%}
 from pipeline_runtime import step_function, storage
+{% else -%}
+from pipeline_runtime import storage
+{% endif -%}
 from pipeline_runtime.context import CURRENT, RecordContext
 from pipeline_runtime.naming import function_name_variable
 from pipeline_runtime.steps import load_step
@@ -133,14 +139,21 @@ def make_runner(
     modules, role = step_modules(), importlib.import_module("pipeline_config").role
     functions = {step: load_step(step_module, role(step)) for step, step_module in modules.items()}
     if wrap_step:
-        functions = {step: wrap_step(step, function) for step, function in functions.items()}
-    if module.STEP_MODE == "durable_step":  # steps run inside the orchestrator: swap its table of functions
-        importlib.import_module("inline_steps").STEP_FUNCTIONS.update(functions)
-    else:  # each step function as deployed: the runtime's entry point running the (wrapped) step per record
-        for step, function in functions.items():
-            deployed = functools.partial(step_function.handle, module=modules[step], steps={role(step): function})
-            runner.register_function(step, deployed)
+        functions = {step: keep_sequential(function, wrap_step(step, function)) for step, function in functions.items()}
+{%- if cookiecutter.step_mode == 'durable_step' %}
+    importlib.import_module("inline_steps").STEP_FUNCTIONS.update(functions)  # steps run in the orchestrator
+{%- else %}
+    for step, function in functions.items():  # each step function as deployed, running the (wrapped) step
+        deployed = functools.partial(step_function.handle, module=modules[step], steps={role(step): function})
+        runner.register_function(step, deployed)
+{%- endif %}
     return runner
+
+
+def keep_sequential(function: Any, wrapped: Any) -> Any:
+    """A wrapped v2 step still runs its records one after another."""
+    wrapped.sequential = getattr(function, "sequential", False)
+    return wrapped
 
 
 def store_directly(

@@ -96,13 +96,15 @@ def run(args: argparse.Namespace) -> Report:
             )
             window = max(50, 2 * settings.batch_size * esm.concurrent_batches)  # enough to fill every batch
             sender = Sender(boto3.client("sqs"), resources["queue_url"], bodies, lambda: esm.stats.finished, window)
-            faults.message_keys = sender.keys  # faults follow each message's place in the send order
+            faults.message_keys, faults.keys_lock = sender.keys, sender.keys_lock  # faults follow the send order
             drained = esm.drain(args.timeout, progress, more_coming=sender.start().sending)
-            sent = sender.wait()
+            sent = sender.stop()
             seconds = time.monotonic() - started
             stored, dead = endings(resources)
     if not drained:
         print(f"warning: the queue did not drain within {args.timeout:.0f} s", file=sys.stderr)
+    if len(sent) < len(bodies):
+        print(f"warning: {len(bodies) - len(sent)} of {len(bodies)} messages were never sent", file=sys.stderr)
     usage = guard.total()
     lost, duplicated = lost_and_duplicated(sent, stored, dead)
     report = Report(

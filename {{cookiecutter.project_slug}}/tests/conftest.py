@@ -27,7 +27,7 @@ from moto import mock_aws
 
 from local import aws_limits, pipeline
 from local.template_values import PipelineSettings, load_settings
-from pipeline_runtime import payloads, storage
+from pipeline_runtime import clients
 
 STEP_MODULES = pipeline.step_modules()
 STEPS = tuple(STEP_MODULES)
@@ -76,10 +76,8 @@ class LocalAws:
 
 
 def clear_client_caches() -> None:
-    """Clients are cached per process; each test's moto must get fresh ones."""
-    storage.table.cache_clear()
-    pipeline.orchestrator_module().ledger_table.cache_clear()
-    payloads.s3.cache_clear()
+    """Clients are kept per process; each test's moto must get fresh ones."""
+    clients.reset()
     if hasattr(STEP_MODULES[STEPS[-1]], "table"):  # a v2 storing step keeps its own client
         STEP_MODULES[STEPS[-1]].table.cache_clear()
 

@@ -1,6 +1,6 @@
 """Step `STEPNAME`: upper-cases `data_source` and records how the record was processed.
 
-User-owned: put your transformation in `transform`; a regeneration leaves this file alone.
+Yours: put your transformation in `transform`; a regeneration leaves this file alone.
 """
 
 from __future__ import annotations

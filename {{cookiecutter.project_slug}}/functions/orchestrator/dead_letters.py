@@ -12,21 +12,15 @@ from __future__ import annotations
 import json
 import os
 from datetime import UTC, datetime
-from functools import cache
 from typing import Any
 
-import boto3
 from botocore.exceptions import ClientError
 
+from pipeline_runtime import clients
 from pipeline_runtime.quotas import MAX_SQS_MESSAGE_BYTES
 
 MAX_DETAIL_ATTRIBUTE_CHARS = 4000  # the failure_detail attribute; the ledger keeps more
 MAX_LEDGER_DETAIL_CHARS = 64_000  # well inside DynamoDB's 400 KB item
-
-
-@cache
-def ledger_table():  # created on first use, after tests and local runs have set their endpoints
-    return boto3.resource("dynamodb").Table(os.environ["TABLE_NAME"])
 
 
 def message_size(body: str, attributes: dict[str, str]) -> int:
@@ -61,14 +55,14 @@ def send_to_dead_letter_queue(message_id: str, body: str, reason: str, detail: A
     marker is written after the send, so a crash in between can only repeat the send, never lose
     the message.
     """
-    table = ledger_table()
+    dynamodb, table = clients.client("dynamodb"), os.environ["TABLE_NAME"]
     key = {"record_id": message_id}
-    ended = table.get_item(Key=key, ConsistentRead=True).get("Item")
-    if ended:
-        return f"already {ended.get('status', 'stored')}"
+    found = dynamodb.get_item(TableName=table, Key=clients.to_dynamodb(key), ConsistentRead=True).get("Item")
+    if found:
+        return f"already {clients.from_dynamodb(found).get('status', 'stored')}"
     full_detail = json.dumps(detail, ensure_ascii=False)
     attributes = fitting_attributes(body, message_id, reason, full_detail[:MAX_DETAIL_ATTRIBUTE_CHARS], execution_id)
-    sent = boto3.client("sqs").send_message(
+    sent = clients.client("sqs").send_message(
         QueueUrl=os.environ["DEAD_LETTER_QUEUE_URL"],
         MessageBody=body,
         MessageAttributes={name: {"DataType": "String", "StringValue": value} for name, value in attributes.items()},
@@ -83,7 +77,9 @@ def send_to_dead_letter_queue(message_id: str, body: str, reason: str, detail: A
         "dead_lettered_at": datetime.now(UTC).isoformat(),
     }
     try:
-        table.put_item(Item=marker, ConditionExpression="attribute_not_exists(record_id)")
+        dynamodb.put_item(
+            TableName=table, Item=clients.to_dynamodb(marker), ConditionExpression="attribute_not_exists(record_id)"
+        )
     except ClientError as error:
         if error.response["Error"]["Code"] != "ConditionalCheckFailedException":
             raise

@@ -25,6 +25,11 @@ STEP_FUNCTIONS = {step: load_step(importlib.import_module(f"{step}_step"), role(
 ONE_ATTEMPT = StepConfig(retry_strategy=lambda _error, _attempts: RetryDecision.no_retry(), serdes=JsonSerDes())
 
 
+def wave_size(records: list[dict[str, Any]]) -> int:
+    """One wave: each step is a single context.step for the whole batch."""
+    return max(1, len(records))
+
+
 def call_step(ctx: DurableContext, step: str, request: dict[str, Any], name: str, selected: int) -> dict[str, Any]:
     function = STEP_FUNCTIONS[step]
     try:

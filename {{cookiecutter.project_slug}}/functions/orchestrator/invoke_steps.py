@@ -12,9 +12,15 @@ from typing import Any
 
 from aws_durable_execution_sdk_python import DurableContext, InvokeError
 
+from pipeline_config import record_concurrency
 from pipeline_runtime.errors import describe
 from pipeline_runtime.naming import function_name_variable
 from pipeline_runtime.step_calls import failed_call, reply_is_well_formed
+
+
+def wave_size(records: list[dict[str, Any]]) -> int:
+    """A wave is what one step invocation handles: record_concurrency records."""
+    return record_concurrency()
 
 
 def step_function_name(step: str) -> str:

@@ -18,13 +18,12 @@ from aws_durable_execution_sdk_python.serdes import JsonSerDes
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 
-from dead_letters import ledger_table
 {% if cookiecutter.step_mode == 'lambda_invoke' -%}
-from invoke_steps import call_step
+from invoke_steps import call_step, wave_size
 {% else -%}
-from inline_steps import call_step
+from inline_steps import call_step, wave_size
 {% endif -%}
-from pipeline_config import RETRY, STEP_MODE, STEPS, retry_strategy, role
+from pipeline_config import RETRY, STEP_MODE, STEPS, record_concurrency, retry_strategy, role
 from pipeline_runtime import payloads, quotas
 from pipeline_runtime.errors import describe
 from settle import settle
@@ -32,7 +31,7 @@ from settle import settle
 logger = Logger()
 metrics = Metrics()
 
-__all__ = ["handler", "ledger_table"]
+__all__ = ["handler"]
 
 Record = dict[str, Any]
 JSON = JsonSerDes()  # checkpoints hold plain JSON: what the quotas measure
@@ -42,11 +41,6 @@ SETTLING = StepConfig(retry_strategy=retry_strategy, serdes=JSON)  # staging and
 def max_receive_count() -> int | None:
     value = os.environ.get("MAX_RECEIVE_COUNT", "")
     return int(value) if value else None
-
-
-def record_concurrency(batch_size: int) -> int:
-    value = os.environ.get("RECORD_CONCURRENCY", "")
-    return int(value) if value else max(1, batch_size)
 
 
 def staged(records: list[Record]) -> list[dict[str, Any]]:
@@ -110,7 +104,7 @@ def run_wave(
             "originals": originals if position == len(STEPS) - 1 else [],
             "output_key": f"{prefix}/{step}",
             "inline_limit": inline_limit,
-            "threads": min(record_concurrency(len(records)), quotas.MAX_STEP_THREADS),
+            "threads": min(record_concurrency(), quotas.MAX_STEP_THREADS),
         }
         replies = run_step(ctx, step, request, selected)
         outputs += [reply["output"] for reply in replies]
@@ -157,7 +151,7 @@ def handler(event: dict[str, Any], context: DurableContext) -> dict[str, Any]:
     logger.thread_safe_append_keys(correlation_id=None)
     records: list[Record] = event.get("Records", [])
     execution_id = context.execution_context.durable_execution_arn
-    size = record_concurrency(len(records)) if STEP_MODE == "lambda_invoke" else max(1, len(records))
+    size = wave_size(records)
     waves = [records[start : start + size] for start in range(0, len(records), size)]
     inline_limit = quotas.inline_payload_cap(STEP_MODE, len(STEPS), len(waves), RETRY.max_attempts)
     results = []

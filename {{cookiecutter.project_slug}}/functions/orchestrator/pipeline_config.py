@@ -2,11 +2,15 @@
 """How the pipeline is wired, generated from the template options.
 
 Regenerate it (`cruft update`) instead of editing it, so option changes merge cleanly.
-{%- set steps = cookiecutter.step_names | steps %}
+{%- set steps = naming().parse_steps(cookiecutter.step_names) %}
 """
+
+import os
 
 from aws_durable_execution_sdk_python.config import Duration, JitterStrategy
 from aws_durable_execution_sdk_python.retries import RetryStrategyConfig, create_retry_strategy
+
+from pipeline_runtime import naming
 
 # "lambda_invoke": each step is its own Lambda function, chained with context.invoke.
 # "durable_step": each step runs in this function as a checkpointed context.step.
@@ -21,8 +25,12 @@ STEPS: tuple[str, ...] = (
 
 
 def role(step: str) -> str:
-    """What the chain asks of a step: the first validates, the last stores, the others transform."""
-    return "validate" if step == STEPS[0] else "store" if step == STEPS[-1] else "transform"
+    return naming.role(step, STEPS)
+
+
+def record_concurrency() -> int:
+    """Records per wave (lambda_invoke) and records a step works on at once; template.yaml sets it."""
+    return int(os.environ["RECORD_CONCURRENCY"])
 
 
 # Transient failures: exponential backoff without jitter, so the hooks can check the worst case fits.

@@ -31,6 +31,19 @@ def step_of_variable(variable: str) -> str | None:
     return variable.removesuffix(suffix).lower() if variable.endswith(suffix) and variable != suffix else None
 
 
+ENVIRONMENTS = ("dev", "staging", "prod")  # the stack's Environment parameter, and samconfig.toml's environments
+
+
+def role(step: str, steps: list[str] | tuple[str, ...]) -> str:
+    """What the chain asks of a step: the first validates, the last stores, the others transform."""
+    return "validate" if step == steps[0] else "store" if step == steps[-1] else "transform"
+
+
 def record_concurrency(answers: dict[str, Any]) -> int:
     """Records per wave: the option, or the batch size when it is empty."""
     return int(str(answers.get("record_concurrency", "")).strip() or answers["batch_size"])
+
+
+def queue_visibility_timeout(execution_timeout: int, margin: int) -> int:
+    """The input queue hides a batch for the whole durable execution, and a margin."""
+    return execution_timeout + margin

@@ -12,10 +12,9 @@ import hashlib
 import json
 import os
 from decimal import Decimal
-from functools import cache
 from typing import Any
 
-import boto3
+from pipeline_runtime import clients
 
 Record = dict[str, Any]
 Payload = dict[str, Any]
@@ -23,9 +22,8 @@ Payload = dict[str, Any]
 IN_FLIGHT_PREFIX = "in-flight"  # expired by the bucket's lifecycle rule: only running executions read them
 
 
-@cache
-def s3():  # created on first use, after tests and local runs have set their endpoints
-    return boto3.client("s3")
+def s3() -> Any:
+    return clients.client("s3")
 
 
 def bucket() -> str:

@@ -72,7 +72,8 @@ def run_call(request: dict[str, Any], step: Step, context: Any) -> dict[str, Any
     def one(record: dict[str, Any]) -> dict[str, Any]:
         return contextvars.copy_context().run(run_record, request, record, originals.get(record["id"]), step, context)
 
-    threads = max(1, min(int(request.get("threads", 1)), MAX_STEP_THREADS, len(records)))
+    threads = 1 if getattr(step, "sequential", False) else int(request.get("threads", 1))
+    threads = max(1, min(threads, MAX_STEP_THREADS, len(records)))
     if threads == 1:
         results = [one(record) for record in records]
     else:

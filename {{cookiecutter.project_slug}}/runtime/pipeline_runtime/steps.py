@@ -75,6 +75,7 @@ def handler_form(handler: Callable[[dict[str, Any], Any], Any], role: str) -> St
             return {"record_id": answer["record_id"], "duplicate": bool(answer["duplicate"])}
         return answer["record"]
 
+    run.sequential = True  # v2 ran a step function's records one after another: its state may rely on it
     return run
 
 

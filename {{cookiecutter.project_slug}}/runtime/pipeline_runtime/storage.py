@@ -13,12 +13,11 @@ import json
 import os
 from datetime import UTC, datetime
 from decimal import Decimal
-from functools import cache
 from typing import TYPE_CHECKING, Any
 
-import boto3
 from botocore.exceptions import ClientError
 
+from pipeline_runtime import clients
 from pipeline_runtime.claim_check import fit_item
 from pipeline_runtime.errors import TransientStepError
 
@@ -35,11 +34,6 @@ RETRYABLE_DYNAMODB_ERRORS = frozenset(
         "ServiceUnavailable",
     }
 )
-
-
-@cache
-def table():  # created on first use, after tests and local runs have set their endpoints
-    return boto3.resource("dynamodb").Table(os.environ["TABLE_NAME"])
 
 
 def build_item(record: RecordContext, stored: dict[str, Any], stored_at: datetime) -> dict[str, Any]:
@@ -60,7 +54,11 @@ def for_dynamodb(item: dict[str, Any]) -> dict[str, Any]:
 def put_once(item: dict[str, Any]) -> bool:
     """Write the item unless the message already ended (stored, or dead-lettered); False for a duplicate."""
     try:
-        table().put_item(Item=item, ConditionExpression="attribute_not_exists(record_id)")
+        clients.client("dynamodb").put_item(
+            TableName=os.environ["TABLE_NAME"],
+            Item=clients.to_dynamodb(item),
+            ConditionExpression="attribute_not_exists(record_id)",
+        )
     except ClientError as error:
         code = error.response["Error"]["Code"]
         if code == "ConditionalCheckFailedException":

@@ -16,7 +16,7 @@ import pytest
 
 from local import dynamodb_local, pipeline
 from local.template_values import PROJECT_ROOT, load_settings
-from pipeline_runtime import storage
+from pipeline_runtime import clients
 
 pytestmark = pytest.mark.dynamodb_local
 
@@ -41,7 +41,7 @@ def test_conditional_write_keeps_one_item_per_message(endpoint, monkeypatch):
         BillingMode="PAY_PER_REQUEST",
     )
     monkeypatch.setenv("TABLE_NAME", "idempotency")
-    storage.table.cache_clear()
+    clients.reset()
     original = {"data_source": "test.csv", "ratio": 0.25}
     record = {"data_source": "TEST.CSV", "ratio": 0.25}
 
@@ -49,7 +49,7 @@ def test_conditional_write_keeps_one_item_per_message(endpoint, monkeypatch):
         first = pipeline.store_directly("m-1", original, record, execution_id="exec-1")
         second = pipeline.store_directly("m-1", original, record, execution_id="exec-2")
     finally:
-        storage.table.cache_clear()
+        clients.reset()
 
     items = client.scan(TableName="idempotency")["Items"]
     assert (first["duplicate"], second["duplicate"]) == (False, True)

@@ -6,7 +6,9 @@ from __future__ import annotations
 import io
 import json
 import logging
+{% if cookiecutter.step_mode == 'lambda_invoke' -%}
 import math
+{% endif -%}
 import threading
 import time
 from collections import Counter
@@ -165,7 +167,7 @@ def test_a_step_answer_the_chain_cannot_carry_fails_that_record_only(aws, monkey
 def test_sdk_errors_are_not_taken_for_a_records_failure(aws, monkeypatch):
     # A checkpoint or replay error must reach the SDK (it fails or retries the invocation), not be
     # swallowed as one record's failure: here the first step call raises a retryable InvocationError.
-    operation = "step" if ORCHESTRATOR.STEP_MODE == "durable_step" else "invoke"
+    operation = "{{ 'invoke' if cookiecutter.step_mode == 'lambda_invoke' else 'step' }}"  # how steps are called
     original = getattr(DurableContext, operation)
     raised = []
 
@@ -251,11 +253,12 @@ def test_a_batch_costs_a_fixed_number_of_invocations_whatever_its_size(aws, monk
         assert output["batchItemFailures"] == []
         counts[(size, concurrency)] = invocations["count"]
 
-    if ORCHESTRATOR.STEP_MODE == "durable_step":
-        assert counts == {(1, 1): 1, (12, 12): 1, (12, 5): 1}
-    else:
-        waves = math.ceil(12 / 5)
-        assert counts == {(1, 1): len(STEPS) + 1, (12, 12): len(STEPS) + 1, (12, 5): waves * len(STEPS) + 1}
+{%- if cookiecutter.step_mode == 'durable_step' %}
+    assert counts == {(1, 1): 1, (12, 12): 1, (12, 5): 1}
+{%- else %}
+    waves = math.ceil(12 / 5)
+    assert counts == {(1, 1): len(STEPS) + 1, (12, 12): len(STEPS) + 1, (12, 5): waves * len(STEPS) + 1}
+{%- endif %}
     assert len(aws.stored_items()) == 1 + 12 + 12
 
 

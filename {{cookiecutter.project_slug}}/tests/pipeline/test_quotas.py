@@ -73,7 +73,7 @@ def test_the_largest_batch_these_options_allow_is_stored_within_every_quota(aws,
     assert len(aws.stored_items()) == len(records)
 
 
-@pytest.mark.parametrize("waves", [1, 2] if STEP_MODE == "lambda_invoke" else [1])
+@pytest.mark.parametrize("waves", {{ '[1, 2]' if cookiecutter.step_mode == 'lambda_invoke' else '[1]' }})  # durable_step: one wave
 def test_a_batch_failing_everywhere_it_can_costs_the_worst_case_and_no_more(aws, settings, monkeypatch, waves):
     # Every step call fails transiently until its last attempt, staging and settling fail until theirs:
     # the durable operations counted are exactly what the hooks allow for.
@@ -220,7 +220,7 @@ def test_inline_payloads_stay_within_the_budget_across_waves_steps_and_attempts(
     # Waves whose records are inline up to the cap, each step growing them, every record retried twice
     # at every step: the bytes written stay within the inline budget plus the event and references.
     monkeypatch.setenv("RECORD_CONCURRENCY", "4")
-    waves = 3 if STEP_MODE == "lambda_invoke" else 1
+    waves = {{ '3' if cookiecutter.step_mode == 'lambda_invoke' else '1  # one wave in durable_step mode' }}
     cap = quotas.inline_payload_cap(STEP_MODE, len(STEPS), waves, ATTEMPTS)
     records = [sqs_record(body_of(cap // 6)) for _ in range(4 * waves)]
     tries: dict[tuple[str, str], int] = {}

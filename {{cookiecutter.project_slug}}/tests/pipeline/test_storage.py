@@ -9,7 +9,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from local.pipeline import store_directly
-from pipeline_runtime import TransientStepError, storage
+from pipeline_runtime import TransientStepError, clients
 
 
 def test_stored_with_the_original_the_execution_and_the_time(aws):
@@ -39,14 +39,14 @@ def failing_put(code: str):
 
 
 def test_throttling_is_raised_as_transient(aws, monkeypatch):
-    monkeypatch.setattr(storage.table(), "put_item", failing_put("ProvisionedThroughputExceededException"))
+    monkeypatch.setattr(clients.client("dynamodb"), "put_item", failing_put("ProvisionedThroughputExceededException"))
 
     with pytest.raises(TransientStepError):
         store_directly("m-1", {}, {})
 
 
 def test_other_errors_are_not_hidden(aws, monkeypatch):
-    monkeypatch.setattr(storage.table(), "put_item", failing_put("AccessDeniedException"))
+    monkeypatch.setattr(clients.client("dynamodb"), "put_item", failing_put("AccessDeniedException"))
 
     with pytest.raises(ClientError):
         store_directly("m-1", {}, {})

@@ -3,18 +3,20 @@
 
 from __future__ import annotations
 
-import importlib
 import re
 from typing import Any
 
 import pytest
 
+{% if cookiecutter.step_mode == 'lambda_invoke' -%}
 from local import pipeline
+{% endif -%}
 from local.template_values import TEMPLATE_PATH, load_template
+{% if cookiecutter.step_mode == 'lambda_invoke' -%}
 from pipeline_runtime.naming import function_name_variable
+{% endif -%}
 from tools.sam_to_cfn import translate
 
-STEP_MODE = importlib.import_module("pipeline_config").STEP_MODE
 SQS_DURABLE_EXECUTION_LIMIT_SECONDS = 900  # an SQS event source mapping waits for the whole execution
 
 
@@ -72,11 +74,12 @@ def test_redrive_policy_carries_max_receive_count(cfn):
 
 def test_orchestrator_may_invoke_exactly_its_own_steps(cfn):
     functions = of_type(cfn, "AWS::Lambda::Function")
+{%- if cookiecutter.step_mode == 'durable_step' %}
+    step_functions = set()  # the steps run inside the orchestrator: nothing to invoke
+{%- else %}
     env = functions["OrchestratorFunction"]["Environment"]["Variables"]
-    if STEP_MODE == "durable_step":  # the steps run inside the orchestrator: nothing to invoke
-        step_functions = set()
-    else:
-        step_functions = {env[function_name_variable(step)]["Ref"] for step in pipeline.step_modules()}
+    step_functions = {env[function_name_variable(step)]["Ref"] for step in pipeline.step_modules()}
+{%- endif %}
     assert set(functions) == step_functions | {"OrchestratorFunction"}
     invokable = {
         (role, resource["Fn::GetAtt"][0])
@@ -109,13 +112,14 @@ def test_table_writes_are_limited_to_the_table(cfn):
             writers.add(role)
             assert all(action.startswith("dynamodb:") for action in actions), role
             assert "ProcessedDataTable" in str(statement["Resource"]), role
-    if STEP_MODE == "lambda_invoke":  # the storing step's own role, and the orchestrator's dead-letter markers
-        store = list(pipeline.step_modules())[-1]
-        env = cfn["OrchestratorFunction"]["Properties"]["Environment"]["Variables"]
-        store_role = cfn[env[function_name_variable(store)]["Ref"]]["Properties"]["Role"]["Fn::GetAtt"][0]
-        assert writers == {store_role, "OrchestratorFunctionRole"}
-    else:
-        assert writers == {"OrchestratorFunctionRole"}
+{%- if cookiecutter.step_mode == 'lambda_invoke' %}
+    store = list(pipeline.step_modules())[-1]  # the storing step's own role, and the orchestrator's markers
+    env = cfn["OrchestratorFunction"]["Properties"]["Environment"]["Variables"]
+    store_role = cfn[env[function_name_variable(store)]["Ref"]]["Properties"]["Role"]["Fn::GetAtt"][0]
+    assert writers == {store_role, "OrchestratorFunctionRole"}
+{%- else %}
+    assert writers == {"OrchestratorFunctionRole"}
+{%- endif %}
 
 
 def test_queues_and_table_are_encrypted_and_recoverable(cfn):

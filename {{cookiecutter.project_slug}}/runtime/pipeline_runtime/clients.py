@@ -1,0 +1,36 @@
+# Template-owned: regenerated on update (cruft update). Your code: functions/<step>/, tests/unit/.
+"""AWS clients a function's threads share: each made once, under a lock (boto3 does not make them safely
+across threads), on first use, so tests and local runs set their endpoints first."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import boto3
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+
+_lock = threading.Lock()
+_clients: dict[str, Any] = {}
+_serializer, _deserializer = TypeSerializer(), TypeDeserializer()
+
+
+def client(service: str) -> Any:
+    with _lock:
+        if service not in _clients:
+            _clients[service] = boto3.client(service)
+        return _clients[service]
+
+
+def reset() -> None:
+    """Forget every client: the next use makes new ones (tests, after moving their endpoints)."""
+    with _lock:
+        _clients.clear()
+
+
+def to_dynamodb(item: dict[str, Any]) -> dict[str, Any]:
+    return {name: _serializer.serialize(value) for name, value in item.items()}
+
+
+def from_dynamodb(item: dict[str, Any]) -> dict[str, Any]:
+    return {name: _deserializer.deserialize(value) for name, value in item.items()}
