@@ -146,9 +146,20 @@ def test_every_step_has_code_and_a_test(baked, answers):
         assert (project / "tests" / "unit" / f"test_{step}_step.py").is_file()
     config = (project / "functions" / "orchestrator" / "pipeline_config.py").read_text()
     namespace: dict = {}
-    exec(compile(config, "pipeline_config.py", "exec"), namespace)
+    sys.path.insert(0, str(project / "runtime"))  # the layer, as Lambda puts it on the path
+    try:
+        for name in [module for module in sys.modules if module.startswith("pipeline_runtime")]:
+            del sys.modules[name]  # this project's copy, not another render's
+        exec(compile(config, "pipeline_config.py", "exec"), namespace)
+    finally:
+        sys.path.remove(str(project / "runtime"))
     assert list(namespace["STEPS"]) == steps_of(answers)
     assert namespace["STEP_MODE"] == mode
+    assert [namespace["role"](step) for step in steps_of(answers)] == [
+        "validate",
+        *["transform"] * (len(steps_of(answers)) - 2),
+        "store",
+    ]
 
 
 @pytest.mark.parametrize("answers", SUPPORTED_COMBINATIONS, ids=IDS)

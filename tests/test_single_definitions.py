@@ -16,7 +16,7 @@ NAMING_FILE = RUNTIME_DIR / "naming.py"
 SKIPPED_PARTS = {".git", ".venv", ".venv-sam", ".demo", "__pycache__", ".pytest_cache", ".ruff_cache", ".hypothesis"}
 RULES = {
     "step-list parsing": re.compile(r"""split\(\s*['"],['"]\s*\)|re\.split\(\s*r?['"][^'"]*,"""),
-    "logical-id rule": re.compile(r"capitalize|\.title\(\)|\+\s*['"]Function['"]|\}Function"""),
+    "logical-id rule": re.compile(r"""capitalize|\.title\(\)|\+\s*['"]Function['"]|\}Function"""),
     "function-name variable rule": re.compile(r"""_FUNCTION_NAME['"]|upper\(\)\s*\}?_FUNCTION"""),
 }
 
