@@ -24,7 +24,11 @@ demo: install ## Render the default project into .demo/ and run its whole pipeli
 	$(BIN)/cookiecutter --no-input --output-dir .demo .
 	$(MAKE) --no-print-directory -C .demo/durable-data-pipeline local VENV=$(CURDIR)/$(VENV)
 
-bench: install ## Orchestration cost per batch, template vs the reference pattern; writes docs/benchmarks.md
+$(BIN)/.bench-installed: $(BIN)/.installed requirements-bench.txt
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-bench.txt
+	touch $@
+
+bench: $(BIN)/.bench-installed ## What a batch costs (operations, quotas, dollars) vs the reference; writes docs/
 	$(BIN)/python tests/benchmarks/run_benchmarks.py
 
 clean: ## Remove the virtualenv and demo output

@@ -10,8 +10,10 @@ chained invoke, which costs an orchestrator invocation per step per record.
 from __future__ import annotations
 
 import argparse
+import functools
 import importlib
 import json
+import math
 import os
 import sys
 import threading
@@ -37,6 +39,11 @@ from aws_durable_execution_sdk_python import DurableContext, InvokeError, durabl
 from aws_durable_execution_sdk_python.execution import InvocationStatus
 from aws_durable_execution_sdk_python.lambda_service import OperationType
 from local import aws_limits, pipeline
+
+try:
+    from pipeline_runtime import step_function  # lambda_invoke projects only
+except ImportError:
+    step_function = None
 from local.events import event_bytes, sqs_event, sqs_record
 from local.quota_guard import QuotaGuard
 from local.template_values import load_settings
@@ -110,10 +117,6 @@ def sequential_reference_orchestrator(steps: tuple[str, ...]):
     return handler
 
 
-class TransientStepError(Exception):
-    """The class name the orchestrator retries."""
-
-
 @contextmanager
 def worst_case_faults(
     records: list[dict[str, Any]], per_wave: int, first_step: str, last_step: str
@@ -121,7 +124,7 @@ def worst_case_faults(
     """Every record fails transiently at every step until its last attempt; staging and settling fail
     until theirs (the bucket refusing); one record per wave fails for good at the last step, on its last
     delivery, so every wave settles. Yields the step wrapper for make_runner."""
-    from pipeline_runtime import payloads
+    from pipeline_runtime import TransientStepError, current_message_id, payloads
 
     settle = importlib.import_module("settle")
     attempts = importlib.import_module("pipeline_config").RETRY.max_attempts
@@ -134,13 +137,13 @@ def worst_case_faults(
             seen[key] = seen.get(key, 0) + 1
             return seen[key]
 
-    def wrap_step(step: str, handler: Callable) -> Callable:
-        def flaky(event: dict[str, Any], context: Any) -> Any:
-            if count((step, event["message_id"])) < attempts:
+    def wrap_step(step: str, function: Callable) -> Callable:
+        def flaky(data: Any) -> Any:
+            if count((step, current_message_id())) < attempts:
                 raise TransientStepError("injected")
-            if step == last_step and event["message_id"] in failing_for_good:
+            if step == last_step and current_message_id() in failing_for_good:
                 raise ValueError("injected for good")
-            return handler(event, context)
+            return function(data)
 
         return flaky
 
@@ -177,15 +180,17 @@ def measure(
     steps = tuple(pipeline.step_modules())
     orchestrator = sequential_reference_orchestrator(steps) if baseline else pipeline.orchestrator_module().handler
     invocations, step_calls = Counter(), Counter()
+    billed = Billed()
 
     def counted_orchestrator(event: Any, context: Any) -> Any:
         invocations.add()
-        return orchestrator(event, context)
+        with billed.invocation():
+            return orchestrator(event, context)
 
-    def counted_step(step: str, handler):
-        def wrapped(event: dict[str, Any], context: Any) -> Any:
+    def counted_step(step: str, function):
+        def wrapped(data: Any) -> Any:
             step_calls.add()
-            return handler(event, context)
+            return function(data)
 
         return wrapped
 
@@ -195,6 +200,7 @@ def measure(
     ]
     guard = QuotaGuard(enforce=True)
     with ExitStack() as stack:
+        stack.enter_context(billed.watching())
         wrap = counted_step
         if worst_case:
             faulty = stack.enter_context(worst_case_faults(records, record_concurrency or size, steps[0], steps[-1]))
@@ -207,9 +213,9 @@ def measure(
                 **({"stop_signal_poll_seconds": pipeline.SDK_STOP_SIGNAL_POLL_SECONDS} if sdk_timing else {}),
             )
         )
-        if baseline:  # the reference's step functions take one record per invoke
+        if baseline:  # the reference's step functions take one record per invoke (the v1 form, still answered)
             for step, module in pipeline.step_modules().items():
-                runner.register_function(step, counted_step(step, module.handler))
+                runner.register_function(step, functools.partial(step_function.handle, module=module))  # timed
         started = time.perf_counter()
         result = runner.run(input=sqs_event(records), execution_timeout=900)
         wall = time.perf_counter() - started
@@ -233,11 +239,130 @@ def measure(
         # Lambda invocations of step functions, as the execution recorded them
         "chained_invokes": sum(op.operation_type is OperationType.CHAINED_INVOKE for op in operations),
         "step_executions": step_calls.value,  # one per record per step, wherever it ran
+        "step_function_invocations": billed.step_invocations,  # what the chained invokes cost in Lambda
+        "lambda_milliseconds": billed.milliseconds,  # every invocation's duration, rounded up to 1 ms each
+        "s3_puts": billed.s3_puts,
+        "s3_gets": billed.s3_gets,
+        "item_sizes": stored_item_sizes([record["messageId"] for record in records]),
+        "body_sizes": [len(record["body"].encode()) for record in records],
         "durable_operations": usage.operations,  # what AWS counts against 3,000 and bills
         "payload_bytes_written": usage.persisted_bytes,  # against 100 MB per execution
         "largest_payload_bytes": usage.largest_payload_bytes,  # against 1 MiB per operation
         "result_bytes": usage.result_bytes,  # against 6 MB
         "wall_seconds": round(wall, 3),
+    }
+
+
+class Billed:
+    """What Lambda and S3 bill that the execution's history does not show: durations and requests."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.milliseconds = 0
+        self.step_invocations = 0
+        self.s3_puts = self.s3_gets = 0
+
+    @contextmanager
+    def invocation(self, step: bool = False) -> Iterator[None]:
+        started = time.perf_counter()
+        try:
+            yield
+        finally:
+            with self.lock:
+                self.milliseconds += math.ceil((time.perf_counter() - started) * 1000)
+                self.step_invocations += int(step)
+
+    def timed(self, function: Callable) -> Callable:
+        def invoked(*args: Any, **kwargs: Any) -> Any:
+            with self.invocation(step=True):
+                return function(*args, **kwargs)
+
+        return invoked
+
+    @contextmanager
+    def watching(self) -> Iterator[None]:
+        """Count S3 requests, and time every step function's invocation (lambda_invoke)."""
+        from pipeline_runtime import payloads
+
+        put_json, get_json = payloads.put_json, payloads.get_json
+        handle = step_function.handle if step_function else None
+
+        def counted_put(*args: Any) -> Any:
+            with self.lock:
+                self.s3_puts += 1
+            return put_json(*args)
+
+        def counted_get(*args: Any) -> Any:
+            with self.lock:
+                self.s3_gets += 1
+            return get_json(*args)
+
+        payloads.put_json, payloads.get_json = counted_put, counted_get
+        if step_function:
+            step_function.handle = self.timed(handle)
+        try:
+            yield
+        finally:
+            payloads.put_json, payloads.get_json = put_json, get_json
+            if step_function:
+                step_function.handle = handle
+
+
+def stored_item_sizes(message_ids: list[str]) -> list[int]:
+    """Bytes of each item this batch stored (attribute names and values, as DynamoDB sizes them, about)."""
+    from pipeline_runtime import clients
+
+    dynamodb, table = clients.client("dynamodb"), os.environ["TABLE_NAME"]
+    sizes = []
+    for message_id in message_ids:
+        item = dynamodb.get_item(TableName=table, Key={"record_id": {"S": message_id}}).get("Item")
+        if item:
+            sizes.append(len(json.dumps(clients.from_dynamodb(item), default=str, ensure_ascii=False).encode()))
+    return sizes
+
+
+def measure_floor(size: int, body_bytes: int = 0) -> dict[str, Any]:
+    """What a user would run without durable functions: one plain Lambda per batch, Powertools' batch
+    processor calling the same steps on each record, no checkpoints (a crash redoes the batch)."""
+    from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+    from pipeline_runtime.context import CURRENT, RecordContext
+    from pipeline_runtime.steps import load_step
+
+    role = importlib.import_module("pipeline_config").role
+    steps = [(step, role(step), load_step(module, role(step))) for step, module in pipeline.step_modules().items()]
+    processor = BatchProcessor(event_type=EventType.SQS)
+
+    def record_handler(record: Any) -> None:
+        data, original = record.body, None
+        for _step, step_role, function in steps:
+            CURRENT.set(RecordContext(record.message_id, "floor", original, None))
+            data = function(data)
+            original = data if step_role == "validate" else original
+
+    def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        return process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)
+
+    records = [sqs_record(body(body_bytes), message_id=str(uuid.uuid4())) for _ in range(size)]
+    billed = Billed()
+    with billed.watching(), billed.invocation():
+        output = handler(json.loads(sqs_event(records)), None)
+    if output["batchItemFailures"]:
+        raise SystemExit(f"the floor failed records: {output['batchItemFailures'][:3]}")
+    return {
+        "orchestrator": "plain Lambda (floor)",
+        "records": size,
+        "body_bytes": len(records[0]["body"]),
+        "steps": len(steps),
+        "orchestrator_invocations": 1,
+        "step_function_invocations": 0,
+        "durable_operations": 0,
+        "payload_bytes_written": 0,
+        "lambda_milliseconds": billed.milliseconds,
+        "s3_puts": billed.s3_puts,
+        "s3_gets": billed.s3_gets,
+        "item_sizes": stored_item_sizes([record["messageId"] for record in records]),
+        "body_sizes": [len(record["body"].encode()) for record in records],
+        "wall_seconds": round(billed.milliseconds / 1000, 3),
     }
 
 
@@ -277,16 +402,18 @@ def summarise(runs: list[dict[str, Any]]) -> dict[str, Any]:
         "orchestrator_invocations_per_run": invocations,
         "wall_seconds": walls[len(walls) // 2],
         "wall_seconds_per_run": [run["wall_seconds"] for run in runs],
+        "lambda_milliseconds": sorted(run["lambda_milliseconds"] for run in runs)[len(runs) // 2],
     }
 
 
 def main() -> int:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--sizes", type=int, nargs="+", default=[10, 100, 1000])
+    parser.add_argument("--sizes", type=int, nargs="*", default=[10, 100, 1000])
     parser.add_argument("--baseline", type=int, nargs="*", default=[])
     parser.add_argument("--repeat", type=int, default=1, help="runs of each template size (the baseline runs once)")
     parser.add_argument("--body-bytes", type=int, default=0, help="pad each message body to this size")
     parser.add_argument("--quota-matrix", action="store_true", help="only the quota matrix: body sizes x batch sizes")
+    parser.add_argument("--floor", type=int, nargs="*", default=[], help="also the plain-Lambda floor at these sizes")
     parser.add_argument(
         "--worst-case", type=int, nargs="*", help="only worst-case runs of the largest batch, at these record_concurrency"
     )
@@ -306,6 +433,7 @@ def main() -> int:
                     results.append(summarise([measure(size, False, args.body_bytes) for _ in range(args.repeat)]))
                 for size in args.baseline:
                     results.append(summarise([measure(size, True, args.body_bytes)]))
+                results += [measure_floor(size, args.body_bytes) for size in args.floor]
     print(json.dumps({"project": Path.cwd().name, "results": results}))
     return 0
 

@@ -25,6 +25,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
+import pricing  # noqa: E402
 from conftest import DEFAULTS, TEMPLATE_DIR, bake, template_quotas  # noqa: E402
 
 QUOTAS = template_quotas()
@@ -158,12 +159,26 @@ def main() -> int:
         large = measure(
             invoke_project, "--sizes", "1000", "--repeat", str(REPEAT), "--body-bytes", str(LARGE_BODY_BYTES)
         )
+        floor_rows = measure(invoke_project, "--sizes", "--floor", *map(str, SIZES))
+        settings = pricing.function_settings(invoke_project)
         quota_rows = measure(invoke_project, "--quota-matrix") + measure(step_project, "--quota-matrix")
         many_waves = smallest_accepted_record_concurrency(QUOTAS.MAX_BATCH_RECORDS)
         worst_rows = measure(invoke_project, "--worst-case", str(QUOTAS.MAX_BATCH_RECORDS), str(many_waves))
         worst_rows += measure(step_project, "--worst-case", str(QUOTAS.MAX_BATCH_RECORDS))
 
     steps = rows[0]["steps"]
+    reference_at_1000 = {  # not run: it would take minutes, and fail in AWS
+        "orchestrator": "sequential reference",
+        "records": 1000,
+        "fails": f"{1 + 1000 * steps:,} durable operations (1 + records x steps, as measured at 10 and 100)",
+    }
+    priced = pricing.priced([row for row in rows if row["orchestrator"] in pricing.SERIES] + floor_rows, settings)
+    priced += [reference_at_1000]
+    subtitle = (
+        f"{steps} steps, {settings['memory_mb']} MB {settings['architecture']}, US East prices of "
+        f"{pricing.COSTS.PRICES_DATE}; measured by make bench"
+    )
+    pricing.chart([row for row in priced if "fails" not in row], DOCS / "cost-per-million.svg", subtitle)
     for row in large:  # informative, not a target: the targets are about the batch size
         row["orchestrator"] = "lambda_invoke, large bodies"
     rows += large
@@ -192,6 +207,7 @@ def main() -> int:
             ) <= QUOTAS.MAX_OPERATIONS and within_quotas(row)
             for row in worst_rows
         ),
+        **pricing.targets(priced, steps),
         "the largest batch of every body size ran in both modes": all(
             any(row["largest_allowed"] and row["body_bytes"] >= body and row["orchestrator"] == mode
                 for row in quota_rows)
@@ -214,6 +230,12 @@ def main() -> int:
         "generated_suite_result": suite.stdout.strip().splitlines()[-1],
         "results": rows,
         "ratios_template_over_baseline": ratios,
+        "prices": {"date": pricing.COSTS.PRICES_DATE, "source": pricing.COSTS.PRICES_SOURCE, **pricing.COSTS.PRICES},
+        "function_settings": settings,
+        "cost_per_million_messages": [
+            {key: row[key] for key in ("orchestrator", "records", "per_million_total", "per_million", "fails") if key in row}
+            for row in priced
+        ],
         "quota_matrix": quota_rows,
         "worst_case_measured": worst_rows,
         "largest_batch_that_fits": largest_fit,
@@ -252,6 +274,23 @@ The last row pads each message to {LARGE_BODY_BYTES} bytes: 2 MB of records is s
 bucket once, and every step reads and writes its wave there; the checkpoints hold references.
 
 {ratio_lines}
+
+## What a million messages cost
+
+Estimates for US East (N. Virginia) at the prices of {pricing.COSTS.PRICES_DATE} ({pricing.COSTS.PRICES_SOURCE});
+the table lives in the generated project's `tools/costs.py`. Each batch above is priced from what it
+used as AWS meters it: durable operations and payload bytes written as the local quota guard counted
+them (retained {settings["retention_days"]} days), Lambda requests and each invocation's measured duration at
+{settings["memory_mb"]} MB {settings["architecture"]}, S3 requests counted; SQS requests (a send per message, a receive
+and a delete per 10) and DynamoDB write units (per KB of each stored item) from the sizes. "plain
+Lambda (floor)" is what a user would run without durable functions: one function per batch,
+Powertools' batch processor calling the same steps, no checkpoints, so a crash redoes the batch.
+Durations are this machine's; Lambda's differ, and the per-invocation wait of the durable SDK
+(about 100 ms) is part of them.
+
+![Cost per million messages against batch size](cost-per-million.svg)
+
+{pricing.table(priced)}
 
 ## Against AWS's durable-execution quotas
 

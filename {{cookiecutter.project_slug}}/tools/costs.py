@@ -1,0 +1,94 @@
+# Template-owned: regenerated on update (cruft update). Your code: functions/<step>/, tests/unit/.
+"""What the pipeline costs on AWS: one dated price list, and the bill of a batch from what it used.
+
+Estimates for US East (N. Virginia) at PRICES_DATE, from AWS's public price pages (PRICES_SOURCE);
+check the current price list before quoting them. The template's `make bench` prices its measured
+batches with this file, and the README's "What it costs" uses it for this project's options.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+PRICES_DATE = "2026-11-29"
+PRICES_SOURCE = (
+    "aws.amazon.com/lambda/pricing (requests, duration, durable functions), aws.amazon.com/sqs/pricing, "
+    "aws.amazon.com/dynamodb/pricing/on-demand, aws.amazon.com/s3/pricing; US East (N. Virginia)"
+)
+GB = 1024**3
+PRICES = {  # US dollars
+    "durable_operation": 8.00 / 1_000_000,
+    "durable_data_written_per_gb": 0.25,
+    "durable_data_retained_per_gb_month": 0.15,
+    "lambda_request": 0.20 / 1_000_000,
+    "lambda_gb_second": {"arm64": 0.0000133334, "x86_64": 0.0000166667},
+    "sqs_request": 0.40 / 1_000_000,  # standard queue, per 64 KB chunk of a request
+    "dynamodb_write_unit": 0.625 / 1_000_000,  # on-demand, per write request unit (1 KB)
+    "s3_put": 0.005 / 1_000,
+    "s3_get": 0.0004 / 1_000,
+}
+SQS_CHUNK_BYTES = 64 * 1024
+DYNAMODB_WRITE_UNIT_BYTES = 1024
+
+
+@dataclass(frozen=True)
+class BatchUsage:
+    """What one batch used, as AWS meters it."""
+
+    records: int
+    durable_operations: int = 0
+    payload_bytes_written: int = 0  # by the durable execution, retained for its retention period
+    lambda_requests: int = 0
+    lambda_milliseconds: float = 0  # every invocation's duration, each rounded up to 1 ms
+    sqs_requests: int = 0
+    dynamodb_write_units: int = 0
+    s3_puts: int = 0
+    s3_gets: int = 0
+
+
+def bill(usage: BatchUsage, memory_mb: int, architecture: str, retention_days: int) -> dict[str, float]:
+    """The batch's cost by item, in dollars."""
+    data_gb = usage.payload_bytes_written / GB
+    gb_seconds = usage.lambda_milliseconds / 1000 * memory_mb / 1024
+    return {
+        "durable operations": usage.durable_operations * PRICES["durable_operation"],
+        "durable data written": data_gb * PRICES["durable_data_written_per_gb"],
+        "durable data retained": data_gb * retention_days / 30 * PRICES["durable_data_retained_per_gb_month"],
+        "Lambda requests": usage.lambda_requests * PRICES["lambda_request"],
+        "Lambda compute": gb_seconds * PRICES["lambda_gb_second"][architecture],
+        "SQS requests": usage.sqs_requests * PRICES["sqs_request"],
+        "DynamoDB writes": usage.dynamodb_write_units * PRICES["dynamodb_write_unit"],
+        "S3 requests": usage.s3_puts * PRICES["s3_put"] + usage.s3_gets * PRICES["s3_get"],
+    }
+
+
+def per_million_messages(usage: BatchUsage, memory_mb: int, architecture: str, retention_days: int) -> dict[str, float]:
+    """The bill of a million messages sent in batches like this one, by item, in dollars."""
+    scale = 1_000_000 / usage.records
+    return {item: cost * scale for item, cost in bill(usage, memory_mb, architecture, retention_days).items()}
+
+
+def sqs_requests(body_sizes: list[int]) -> int:
+    """A producer's SendMessage per message, the event source mapping's ReceiveMessage and
+    DeleteMessageBatch per 10 messages; each request billed per 64 KB chunk."""
+    sends = sum(max(1, math.ceil(size / SQS_CHUNK_BYTES)) for size in body_sizes)
+    groups = [body_sizes[start : start + 10] for start in range(0, len(body_sizes), 10)]
+    receives = sum(max(1, math.ceil(sum(group) / SQS_CHUNK_BYTES)) for group in groups)
+    return sends + receives + len(groups)  # one DeleteMessageBatch per received group
+
+
+def dynamodb_write_units(item_sizes: list[int]) -> int:
+    """On-demand writes: one unit per KB of each item written (a conditional put like any other)."""
+    return sum(max(1, math.ceil(size / DYNAMODB_WRITE_UNIT_BYTES)) for size in item_sizes)
+
+
+def operations_per_batch(steps: int, staged: bool = False) -> int:
+    """Durable operations of a batch in one wave that meets no failure: the start, staging, one call per step."""
+    return 1 + int(staged) + steps
+
+
+def lambda_requests_per_batch(step_mode: str, steps: int) -> int:
+    """Invocations of a batch in one wave that meets no failure: in lambda_invoke mode every step call is
+    a step function's invocation and resumes the orchestrator; in durable_step mode nothing suspends."""
+    return 2 * steps + 1 if step_mode == "lambda_invoke" else 1
