@@ -3,6 +3,7 @@
 - `naming()` and `quotas()`: the generated runtime's `pipeline_runtime/naming.py` and `quotas.py`, the
   one copy of the naming rules, defaults, AWS figures and batch plan, so what the template renders
   follows the same rules as the hooks, the tests and the code;
+- `costs()`: the project's `tools/costs.py`, the dated price list and the bill of a batch;
 - `template_dir()`: the template's own folder, which hooks read those files from (cookiecutter renders
   hooks there; `_repo_dir` may be relative to a folder the hook cannot know).
 
@@ -12,8 +13,10 @@ one process and Python keeps the first one's copy of this module, so it must hol
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 import os
+import sys
 from functools import cache
 from pathlib import Path
 from types import ModuleType
@@ -26,21 +29,33 @@ RUNTIME = Path("runtime", "pipeline_runtime")  # in the project template
 
 @cache
 def load(path: str) -> ModuleType:
-    spec = importlib.util.spec_from_file_location(f"template_{Path(path).stem}", path)
+    name = f"template_{Path(path).stem}_{hashlib.sha1(path.encode()).hexdigest()[:8]}"
+    spec = importlib.util.spec_from_file_location(name, path)
     module = importlib.util.module_from_spec(spec)
+    # dataclasses look their module up while the class is made
+    sys.modules[name] = module
     spec.loader.exec_module(module)
     return module
 
 
-def runtime_module(name: str) -> ModuleType:
-    """A module of the generated runtime in the template being rendered: from the project template's folder
-    while project files render, from the template's root while hooks render."""
+def project_module(relative: str) -> ModuleType:
+    """A module of the project template (for example `tools/costs.py`) in the template being rendered: from
+    the project template's folder while project files render, from the template's root while hooks render."""
     here = Path.cwd()
-    for root in [here, *(folder for folder in sorted(here.glob("*cookiecutter*")) if folder.is_dir())]:
-        path = root / RUNTIME / f"{name}.py"
-        if path.is_file():
-            return load(str(path.resolve()))
-    raise FileNotFoundError(f"{RUNTIME / name}.py is not under {here}: render from the template's folder")
+    for root in [
+        here,
+        *(folder for folder in sorted(here.glob("*cookiecutter*")) if folder.is_dir()),
+    ]:
+        if (root / relative).is_file():
+            return load(str((root / relative).resolve()))
+    raise FileNotFoundError(
+        f"{relative} is not under {here}: render from the template's folder"
+    )
+
+
+def runtime_module(name: str) -> ModuleType:
+    """A module of the generated runtime (`naming`, `quotas`)."""
+    return project_module(f"{RUNTIME}/{name}.py")
 
 
 class TemplateFacts(Extension):
@@ -49,3 +64,4 @@ class TemplateFacts(Extension):
         environment.globals["template_dir"] = os.getcwd
         environment.globals["naming"] = lambda: runtime_module("naming")
         environment.globals["quotas"] = lambda: runtime_module("quotas")
+        environment.globals["costs"] = lambda: project_module("tools/costs.py")

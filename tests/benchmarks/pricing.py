@@ -9,6 +9,7 @@ requests and DynamoDB write units from the messages' and stored items' sizes.
 from __future__ import annotations
 
 import importlib.util
+import sys
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -33,6 +34,7 @@ SERIES = ["lambda_invoke", "durable_step", "sequential reference", "plain Lambda
 def costs_module() -> ModuleType:
     spec = importlib.util.spec_from_file_location("template_costs", COSTS_FILE)
     module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up while the class is made
     spec.loader.exec_module(module)
     return module
 

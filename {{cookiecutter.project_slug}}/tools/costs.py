@@ -8,6 +8,7 @@ batches with this file, and the README's "What it costs" uses it for this projec
 
 from __future__ import annotations
 
+import argparse
 import math
 from dataclasses import dataclass
 
@@ -83,12 +84,73 @@ def dynamodb_write_units(item_sizes: list[int]) -> int:
     return sum(max(1, math.ceil(size / DYNAMODB_WRITE_UNIT_BYTES)) for size in item_sizes)
 
 
-def operations_per_batch(steps: int, staged: bool = False) -> int:
-    """Durable operations of a batch in one wave that meets no failure: the start, staging, one call per step."""
-    return 1 + int(staged) + steps
+def estimate(
+    step_mode: str,
+    steps: int,
+    batch_size: int,
+    durable_operations: int,
+    invocations: tuple[int, int],
+    message_bytes: int = 1024,
+    step_ms_per_record: float = 5,
+    invocation_overhead_ms: float = 100,
+) -> BatchUsage:
+    """A full batch that meets no failure, its records inline (the README's worked example). The counts
+    come from the plan (`pipeline_runtime.quotas`): operations, and (orchestrator, step) invocations.
+
+    Each orchestrator invocation waits about 100 ms for the durable SDK's checkpoint thread to stop;
+    each step takes `step_ms_per_record` per record. The checkpoints hold the event and each step call's
+    records: what it was sent and what it returned in lambda_invoke mode, what it returned in durable_step.
+    """
+    orchestrator_invocations, step_invocations = invocations
+    payloads_per_call = 2 if step_mode == "lambda_invoke" else 1
+    event_bytes = batch_size * (message_bytes + 500)  # each record's SQS envelope is about 500 bytes
+    item_bytes = 2 * message_bytes + 400  # the message, what the last step returned, and the metadata
+    return BatchUsage(
+        records=batch_size,
+        durable_operations=durable_operations,
+        payload_bytes_written=event_bytes + steps * payloads_per_call * batch_size * (message_bytes + 100),
+        lambda_requests=orchestrator_invocations + step_invocations,
+        lambda_milliseconds=orchestrator_invocations * invocation_overhead_ms + steps * batch_size * step_ms_per_record,
+        sqs_requests=sqs_requests([message_bytes] * batch_size),
+        dynamodb_write_units=dynamodb_write_units([item_bytes] * batch_size),
+    )
 
 
-def lambda_requests_per_batch(step_mode: str, steps: int) -> int:
-    """Invocations of a batch in one wave that meets no failure: in lambda_invoke mode every step call is
-    a step function's invocation and resumes the orchestrator; in durable_step mode nothing suspends."""
-    return 2 * steps + 1 if step_mode == "lambda_invoke" else 1
+def table(costs: dict[str, float]) -> str:
+    """A Markdown table of a bill by item, with its total."""
+    rows = [f"| {item} | ${cost:,.2f} |" for item, cost in costs.items()]
+    return "\n".join(
+        ["| item | per million messages |", "| --- | ---: |", *rows, f"| **total** | **${sum(costs.values()):,.2f}** |"]
+    )
+
+
+def main(argv: list[str] | None = None) -> None:
+    from pipeline_runtime import quotas  # the plan; `make costs` puts runtime/ on the path
+
+    parser = argparse.ArgumentParser(
+        description=f"Estimate what a million messages cost (US East prices of {PRICES_DATE})."
+    )
+    parser.add_argument("--step-mode", choices=["lambda_invoke", "durable_step"], required=True)
+    parser.add_argument("--steps", type=int, required=True, help="number of pipeline steps")
+    parser.add_argument("--batch-size", type=int, required=True, help="records per batch (a full batch is assumed)")
+    parser.add_argument("--record-concurrency", type=int, required=True, help="records per wave")
+    parser.add_argument("--memory-mb", type=int, required=True)
+    parser.add_argument("--architecture", choices=sorted(PRICES["lambda_gb_second"]), required=True)
+    parser.add_argument("--retention-days", type=int, required=True)
+    parser.add_argument("--message-bytes", type=int, default=1024, help="a message body's size (default 1024)")
+    parser.add_argument("--step-ms", type=float, default=5, help="each step's work per record in ms (default 5)")
+    args = parser.parse_args(argv)
+    plan = (args.step_mode, args.steps, args.batch_size, args.record_concurrency)
+    operations = quotas.operations_when_nothing_fails(*plan, by_reference=False)
+    invocations = quotas.invocations_when_nothing_fails(*plan)
+    usage = estimate(
+        args.step_mode, args.steps, args.batch_size, operations, invocations, args.message_bytes, args.step_ms
+    )
+    print(table(per_million_messages(usage, args.memory_mb, args.architecture, args.retention_days)))
+    requests = "request" if usage.lambda_requests == 1 else "requests"
+    print(f"\n{usage.durable_operations} durable operations and {usage.lambda_requests} Lambda {requests} per batch.")
+    print(f"Estimates for US East (N. Virginia) at the prices of {PRICES_DATE}; check the current price list.")
+
+
+if __name__ == "__main__":
+    main()

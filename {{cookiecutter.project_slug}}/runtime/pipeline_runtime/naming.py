@@ -32,6 +32,7 @@ def step_of_variable(variable: str) -> str | None:
 
 
 ENVIRONMENTS = ("dev", "staging", "prod")  # the stack's Environment parameter, and samconfig.toml's environments
+FUNCTION_MEMORY_MB = 256  # every function's MemorySize; the README prices compute at it
 
 
 def role(step: str, steps: list[str] | tuple[str, ...]) -> str:

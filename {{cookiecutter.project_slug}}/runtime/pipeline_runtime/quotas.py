@@ -65,6 +65,17 @@ def operations_when_nothing_fails(
     return 1 + waves * (int(waves > 1) + int(by_reference) + step_count)
 
 
+def invocations_when_nothing_fails(
+    step_mode: str, step_count: int, batch_size: int, record_concurrency: int
+) -> tuple[int, int]:
+    """Orchestrator and step-function invocations of a batch: in lambda_invoke mode each step call invokes
+    its function once and resumes the orchestrator once; in durable_step mode nothing suspends."""
+    if step_mode != "lambda_invoke":
+        return 1, 0
+    calls = wave_count(step_mode, batch_size, record_concurrency) * step_count
+    return 1 + calls, calls
+
+
 def inline_payload_cap(step_mode: str, step_count: int, waves: int, attempts: int) -> int:
     """Largest inline payload for a batch planned this way; the checkpoints' inline bytes then stay within
     INLINE_BUDGET_BYTES. A lambda_invoke call writes its request (up to 2 x attempts payloads) and its reply."""
