@@ -3,6 +3,9 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 PROJECT := {{cookiecutter.project_slug}}
+# The generated project's install stamp (named by its requirements' checksum): this .venv holds its pins too,
+# so `make demo` runs the rendered project without installing them again.
+PROJECT_INSTALLED = $(BIN)/.installed-$(shell cksum < "$(PROJECT)/requirements-dev.txt" | cut -d' ' -f1)
 
 .PHONY: help install test demo bench clean
 
@@ -12,7 +15,7 @@ help: ## List the targets
 $(BIN)/.installed: requirements-dev.txt $(PROJECT)/requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
-	touch $@
+	touch $@ "$(PROJECT_INSTALLED)"
 
 install: $(BIN)/.installed ## Create .venv with the pinned tools
 

@@ -112,3 +112,14 @@ def baked(tmp_path_factory: pytest.TempPathFactory):
         return cache[key]
 
     return render
+
+
+def with_template_venv(project: Path) -> list[str]:
+    """make arguments that run a generated project's targets on this virtualenv, which holds its pins:
+    its install stamp (named by the requirements' checksum, as its Makefile names it) counts as made."""
+    crc = subprocess.run(
+        ["cksum"], stdin=(project / "requirements-dev.txt").open("rb"), capture_output=True, text=True, check=True
+    ).stdout.split()[0]
+    venv = Path(sys.executable).parent.parent
+    return [f"VENV={venv}", "-o", f"{venv}/bin/.installed-{crc}"]
+

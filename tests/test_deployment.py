@@ -11,10 +11,9 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import bake, combination_id
+from conftest import bake, combination_id, with_template_venv
 from test_generation import SUPPORTED_COMBINATIONS
 
-VENV = Path(sys.executable).parent.parent  # holds the generated projects' pinned tools
 TOP = Path(__file__).resolve().parents[1]
 SAM_CLI = "aws-sam-cli==1.170.0"  # its own virtualenv: it pins an older boto3 than the durable SDK needs
 PYTHON_313 = Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv")) / "versions" / "3.13.0" / "bin" / "python3.13"
@@ -24,7 +23,7 @@ pytestmark = pytest.mark.skipif(shutil.which("make") is None, reason="make is no
 
 def make_validate(project: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        ["make", "--no-print-directory", "validate", f"VENV={VENV}", "-o", f"{VENV}/bin/.installed"],
+        ["make", "--no-print-directory", "validate", *with_template_venv(project)],
         cwd=project,
         capture_output=True,
         text=True,

@@ -9,9 +9,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import bake
+from conftest import TEMPLATE_DIR, bake, with_template_venv
 
-VENV = Path(sys.executable).parent.parent  # this environment holds the generated projects' pins
 NON_DEFAULT = {
     "step_names": "check,enrich,persist",
     "batch_size": "20",
@@ -24,7 +23,7 @@ pytestmark = pytest.mark.skipif(shutil.which("make") is None, reason="make is no
 
 def make(project: Path, *targets: str, **env: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        ["make", "--no-print-directory", *targets, f"VENV={VENV}", "-o", f"{VENV}/bin/.installed"],
+        ["make", "--no-print-directory", *targets, *with_template_venv(project)],
         cwd=project,
         env={**os.environ, **env},
         capture_output=True,
@@ -72,3 +71,36 @@ def test_store_against_real_dynamodb_local(tmp_path):
 
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
     assert "2 passed" in result.stdout and "skipped" not in result.stdout
+
+
+def make_variable(folder: Path, name: str, *args: str) -> str:
+    """A variable's value as make computes it in `folder`'s Makefile."""
+    return subprocess.run(
+        ["make", "-s", "--no-print-directory", "--eval", f"show-variable: ; @echo $({name})", "show-variable", *args],
+        cwd=folder, capture_output=True, text=True, check=True,
+    ).stdout.strip()  # fmt: skip
+
+
+def test_make_demo_reuses_the_template_virtualenv(tmp_path):
+    """The template's install marks the generated project's pins as installed, under the name the project's
+    Makefile looks for, so `make demo` (which runs the project with VENV=the template's) installs nothing."""
+    project = bake(tmp_path)
+    venv = tmp_path / "venv"
+    stamp = make_variable(TEMPLATE_DIR, "PROJECT_INSTALLED", f"VENV={venv}")
+    assert stamp == make_variable(project, "INSTALLED", f"VENV={venv}")
+    (venv / "bin").mkdir(parents=True)
+    Path(stamp).touch()
+
+    up_to_date = subprocess.run(["make", "-q", "install", f"VENV={venv}"], cwd=project, check=False)
+
+    assert up_to_date.returncode == 0, "make install would reinstall an up-to-date virtualenv"
+
+
+def test_make_help_names_the_runtime_and_every_environment(tmp_path):
+    project = bake(tmp_path, runtime="python3.13")
+
+    help_text = subprocess.run(["make", "help"], cwd=project, capture_output=True, text=True, check=True).stdout
+
+    assert "$(" not in help_text
+    assert "python3.13 on PATH" in help_text
+    assert "dev, staging, prod" in help_text

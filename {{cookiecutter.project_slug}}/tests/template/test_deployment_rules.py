@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import re
+import tomllib
 from typing import Any
 
 import pytest
@@ -11,9 +12,11 @@ import pytest
 {% if cookiecutter.step_mode == 'lambda_invoke' -%}
 from local import pipeline
 {% endif -%}
-from local.template_values import TEMPLATE_PATH, load_template
+from local.template_values import PROJECT_ROOT, TEMPLATE_PATH, load_template
 {% if cookiecutter.step_mode == 'lambda_invoke' -%}
-from pipeline_runtime.naming import function_name_variable
+from pipeline_runtime.naming import ENVIRONMENTS, function_name_variable
+{% else -%}
+from pipeline_runtime.naming import ENVIRONMENTS
 {% endif -%}
 from tools.sam_to_cfn import translate
 
@@ -140,3 +143,21 @@ def test_no_plaintext_secrets(cfn):
         for key, value in function.get("Environment", {}).get("Variables", {}).items():
             assert not (SECRET_NAME.search(key) and isinstance(value, str)), f"{name}: {key} holds a literal"
     assert not SECRET_VALUE.search(TEMPLATE_PATH.read_text())
+
+
+def test_every_environment_deploys_from_samconfig():
+    """`make deploy ENV=<any allowed Environment>` finds its stack name, region and parameter in samconfig.toml."""
+    samconfig = tomllib.loads((PROJECT_ROOT / "samconfig.toml").read_text())
+    environments = load_template()["Parameters"]["Environment"]["AllowedValues"]
+    assert environments == list(ENVIRONMENTS)
+    region = samconfig["default"]["global"]["parameters"]["region"]
+    project = tomllib.loads((PROJECT_ROOT / "pyproject.toml").read_text())["project"]["name"]
+    for environment in ["default", *environments]:
+        named = environment if environment != "default" else "dev"
+        assert samconfig[environment]["global"]["parameters"] == {
+            "stack_name": f"{project}-{named}",
+            "region": region,
+        }, environment
+        deploy = samconfig[environment]["deploy"]["parameters"]
+        assert deploy["parameter_overrides"] == f"Environment={named}"
+        assert deploy["capabilities"] == "CAPABILITY_IAM" and deploy["resolve_s3"] is True
