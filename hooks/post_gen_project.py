@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import os
 import re
 import shutil
 import sys
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
@@ -199,13 +201,47 @@ def main(context: dict[str, Any]) -> int:
     record_answers(context, project)
     for path in kept:
         print(f"kept your existing {path.relative_to(project)}")
-    print(f"\nProject {project.name} is ready. Next steps:")
-    print(f"  cd {project.name}")
-    print("  make test                # unit and integration tests, offline, in their own virtualenv")
-    print("  make local               # run the whole pipeline on local SQS and DynamoDB servers")
-    print("  sam build && sam deploy --guided")
+    if not rendered_by_cruft_update(context, project):
+        print(next_steps(context, project))
     return 0
 
+
+def rendered_by_cruft_update(context: dict[str, Any], project: Path) -> bool:
+    """cruft update renders the old and the new version into fresh temporary folders, to diff them."""
+    return "_commit" in context and project.parent.parent == Path(tempfile.gettempdir()).resolve()
+
+
+def where_to_cd(project: Path) -> str:
+    """The project's path as the user typed from: relative to the shell's folder when inside it."""
+    shell_folder = os.environ.get("PWD", "")
+    if shell_folder and Path(shell_folder).is_dir():
+        relative = os.path.relpath(project, Path(shell_folder).resolve())
+        if not relative.startswith(".."):
+            return relative
+    return str(project)
+
+
+def build_hint(runtime: str) -> str:
+    """What `sam build` needs for this runtime, found on this machine or not, and the fallback."""
+    if shutil.which(runtime):
+        return f"builds with the {runtime} found on PATH"
+    return f"needs {runtime} on PATH (not found here), or `sam build --use-container` (Docker)"
+
+
+def next_steps(context: dict[str, Any], project: Path) -> str:
+    steps = naming(project).parse_steps(context["step_names"])
+    return "\n".join(
+        [
+            f"\nProject {project.name} is ready: {' -> '.join(steps)}, {context['step_mode']} mode. Next steps:",
+            f"  cd {where_to_cd(project)}",
+            "  make test             # unit and integration tests, offline, in their own virtualenv",
+            "  make local            # the whole pipeline on local SQS, DynamoDB and S3 servers",
+            "  make validate         # template.yaml translated and linted offline, deployment rules checked",
+            f"  sam build             # {build_hint(context['runtime'])}",
+            "  make deploy           # sam deploy to the dev stack (samconfig.toml); ENV=staging or ENV=prod",
+            "  make smoke            # after deploy: one good and one bad message through the deployed stack",
+        ]
+    )
 
 if __name__ == "__main__":
     # The answers arrive as JSON data, never pasted into Python source.

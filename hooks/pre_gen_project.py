@@ -13,8 +13,11 @@ from __future__ import annotations
 import importlib.util
 import json
 import keyword
+import os
 import re
+import shlex
 import sys
+import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
@@ -420,11 +423,113 @@ def validate(answers: dict) -> list[Problem]:
     return [problem for rule in RULES for problem in rule(answers)]
 
 
-def report(problems: list[Problem]) -> str:
+def report(problems: list[Problem], rerun: list[str] | None = None) -> str:
     lines = [f"ERROR: cannot generate the project, {len(problems)} invalid option value(s):"]
     lines += [f"  - {problem}" for problem in problems]
-    lines.append("Nothing was written. Fix the values above and run cookiecutter again.")
+    lines += rerun if rerun is not None else ["Nothing was written. Fix the values above and generate again."]
     return "\n".join(lines)
+
+
+# How the answers can be given again without the prompts, per tool that runs this template.
+PLACEHOLDER = "<a value accepted above>"
+
+
+def answers_given(answers: dict, problems: list[Problem], template_dir: str | Path | None = None) -> dict[str, str]:
+    """The answers that differ from cookiecutter.json's defaults, each invalid one as a placeholder to fill in."""
+    defaults = json.loads((template_root(template_dir) / "cookiecutter.json").read_text(encoding="utf-8"))
+    invalid = {problem.option for problem in problems}
+    given = {}
+    for name, default in defaults.items():
+        if name.startswith("_") or name not in answers:
+            continue
+        default = default[0] if isinstance(default, list) else default
+        derived = isinstance(default, str) and "{" * 2 in default  # project_slug: from the name unless typed
+        if name in invalid or (not derived and str(answers[name]) != str(default)):
+            given[name] = PLACEHOLDER if name in invalid else str(answers[name])
+    return given
+
+
+def saved_answers_file(answers: dict, replay_dir: str | Path | None) -> Path | None:
+    """cookiecutter's replay file for this template, if it holds exactly these answers (it is written before
+    the hooks run); None under tools that write none, or a config that keeps it elsewhere."""
+    if not replay_dir or not answers.get("_repo_dir"):
+        return None
+    path = Path(replay_dir).expanduser() / f"{Path(str(answers['_repo_dir'])).resolve().name}.json"
+    try:
+        saved = json.loads(path.read_text(encoding="utf-8"))["cookiecutter"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    same = all(saved.get(name) == value for name, value in answers.items() if not name.startswith("_"))
+    return path if same else None
+
+
+def rerun_instructions(
+    answers: dict, problems: list[Problem], tool: str, replay_file: Path | None, template_dir: str | Path | None = None
+) -> list[str]:
+    """What to run to try again with the answers already given: the tool's own way of passing them."""
+    given = answers_given(answers, problems, template_dir)
+    template = str(answers.get("_template") or template_root(template_dir))
+    fix = [problem.option for problem in problems]
+    if tool == "cruft update":
+        variables = json.dumps({name: PLACEHOLDER for name in dict.fromkeys(fix)})
+        return [
+            "Nothing was changed. Your other answers are kept in .cruft.json; run the update again with",
+            f"  cruft update --variables-to-update {shlex.quote(variables)}",
+            "cruft then shows this same error again as a traceback; nothing else went wrong.",
+        ]
+    if tool == "cruft create":
+        return [
+            "Nothing was written. Run it again with your answers, filling in each placeholder:",
+            f"  cruft create {shlex.quote(template)} --no-input --extra-context {shlex.quote(json.dumps(given))}",
+            "cruft then shows this same error again as a traceback; nothing else went wrong.",
+        ]
+    lines = ["Nothing was written. Your answers are not lost."]
+    if replay_file is not None:
+        lines += [
+            f"cookiecutter saved them in {replay_file}: correct {', '.join(dict.fromkeys(fix))} there, then",
+            f"  cookiecutter --replay-file {shlex.quote(str(replay_file))} {shlex.quote(template)}",
+            "or pass the ones you changed, filling in each placeholder:",
+        ]
+    else:
+        lines.append("Pass the ones you changed, filling in each placeholder:")
+    if tool == "sam init":
+        lines.append(
+            f"  sam init --location {shlex.quote(template)} --no-input --extra-context {shlex.quote(json.dumps(given))}"
+        )
+    else:
+        pairs = " ".join(shlex.quote(f"{name}={value}") for name, value in given.items())
+        lines.append(f"  cookiecutter --no-input {shlex.quote(template)} {pairs}".rstrip())
+    return lines
+
+
+def running_tool(answers: dict, project_dir: Path, parent_command: list[str]) -> str:
+    """Which tool rendered: cruft adds `_commit` and updates in temporary folders; sam init is a cookiecutter run."""
+    if "_commit" in answers:
+        in_temporary_folder = project_dir.resolve().parent.parent == Path(tempfile.gettempdir()).resolve()
+        return "cruft update" if in_temporary_folder else "cruft create"
+    if any(Path(part).name in ("sam", "samcli", "sam.exe") for part in parent_command[:3]):
+        return "sam init"
+    return "cookiecutter"
+
+
+def parent_command() -> list[str]:
+    """The command line of the process that runs this hook (Linux's /proc; empty elsewhere)."""
+    try:
+        return Path(f"/proc/{os.getppid()}/cmdline").read_bytes().decode(errors="replace").split("\0")
+    except OSError:
+        return []
+
+
+def replay_dir() -> str | None:
+    """cookiecutter's replay folder from the user's config (COOKIECUTTER_CONFIG or ~/.cookiecutterrc)."""
+    try:
+        from cookiecutter.config import get_user_config  # the hook runs on the interpreter that runs cookiecutter
+    except ImportError:
+        return None
+    try:
+        return get_user_config()["replay_dir"]
+    except Exception:  # an unreadable config only costs the hint  # noqa: BLE001
+        return None
 
 
 def main(answers: dict) -> int:
@@ -434,7 +539,9 @@ def main(answers: dict) -> int:
         print(f"ERROR: the template's option check failed unexpectedly ({error!r}); please report it.", file=sys.stderr)
         return 1
     if problems:
-        print(report(problems), file=sys.stderr)
+        tool = running_tool(answers, Path.cwd(), parent_command())
+        replay_file = saved_answers_file(answers, replay_dir()) if tool in ("cookiecutter", "sam init") else None
+        print(report(problems, rerun_instructions(answers, problems, tool, replay_file)), file=sys.stderr)
         return 1
     return 0
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -31,6 +32,17 @@ def template_quotas() -> ModuleType:
 
 
 NAMING = template_module("naming")
+
+
+def load_hook(name: str) -> ModuleType:
+    """A hook of this template as a module (its Jinja-only lines run only under cookiecutter)."""
+    if name in sys.modules:
+        return sys.modules[name]
+    spec = importlib.util.spec_from_file_location(name, TEMPLATE_DIR / "hooks" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module  # dataclasses look their module up while the class is built
+    spec.loader.exec_module(module)
+    return module
 
 
 def isolated_config(tmp: Path) -> Path:
@@ -76,19 +88,12 @@ def replay(output_dir: Path, **answers: str) -> Path:
 def run_cookiecutter_cli(output_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
     """Run the `cookiecutter` command line as a user would, capturing what it prints."""
     output_dir.mkdir(parents=True, exist_ok=True)
+    config = isolated_config(output_dir.parent)
     return subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "cookiecutter",
-            "--no-input",
-            "--config-file",
-            str(isolated_config(output_dir.parent)),
-            "-o",
-            str(output_dir),
-            str(TEMPLATE_DIR),
-            *args,
-        ],
+        [sys.executable, "-m", "cookiecutter", "--no-input", "-o", str(output_dir), str(TEMPLATE_DIR), *args],
+        # As from a shell in output_dir's parent, with the user's own config (the hooks see it too).
+        env={**os.environ, "COOKIECUTTER_CONFIG": str(config), "PWD": str(output_dir.parent)},
+        cwd=output_dir.parent,
         capture_output=True,
         text=True,
         check=False,

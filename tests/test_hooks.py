@@ -2,29 +2,24 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
+import shlex
 import shutil
+import subprocess
 import sys
+import tempfile
 import tomllib
+from pathlib import Path
 
 import pytest
 from aws_durable_execution_sdk_python.config import Duration, JitterStrategy
 from aws_durable_execution_sdk_python.retries import RetryStrategyConfig, create_retry_strategy
-from conftest import DEFAULTS, TEMPLATE_DIR, bake, replay, run_cookiecutter_cli
+from conftest import DEFAULTS, TEMPLATE_DIR, bake, load_hook, replay, run_cookiecutter_cli
 from cookiecutter.exceptions import CookiecutterException, FailedHookException
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from jinja2 import TemplateError
 from samtranslator.yaml_helper import yaml_parse
-
-
-def load_hook(name: str):
-    spec = importlib.util.spec_from_file_location(name, TEMPLATE_DIR / "hooks" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module  # dataclasses look their module up while the class is built
-    spec.loader.exec_module(module)
-    return module
 
 
 pre_gen = load_hook("pre_gen_project")
@@ -257,6 +252,90 @@ def test_cli_unknown_choice_is_cookiecutters_own_error(tmp_path):
     assert "python2.7 provided for choice variable runtime" in result.stderr
 
 
+def printed_command(stderr: str, tool: str) -> list[str]:
+    line = next(line.strip() for line in stderr.splitlines() if line.strip().startswith(f"{tool} "))
+    return shlex.split(line)
+
+
+def test_cli_error_says_where_the_answers_are_saved_and_how_to_rerun_with_them(tmp_path):
+    """After 18 prompts, a bad value costs one edit: the replay file's path and the exact command to reuse it."""
+    output = tmp_path / "out"
+    result = run_cookiecutter_cli(output, "step_names=ingest,persist", "batch_size=50", "max_batching_window_seconds=0")
+
+    assert result.returncode != 0 and list(output.iterdir()) == []
+    message = result.stderr.split("ERROR: Stopping generation")[0]
+    replay_file = tmp_path / "replay" / f"{TEMPLATE_DIR.name}.json"
+    assert f"cookiecutter saved them in {replay_file}: correct max_batching_window_seconds there" in message
+    rerun = printed_command(message, "cookiecutter --replay-file")
+    assert rerun[1:] == ["--replay-file", str(replay_file), str(TEMPLATE_DIR)]
+
+    answers = json.loads(replay_file.read_text())
+    answers["cookiecutter"]["max_batching_window_seconds"] = "5"  # the one correction
+    replay_file.write_text(json.dumps(answers))
+    again = subprocess.run(
+        [sys.executable, "-m", *rerun, "-o", str(output)], cwd=tmp_path, capture_output=True, text=True, check=False
+    )
+
+    assert again.returncode == 0, again.stderr[-2000:]
+    kept = json.loads((output / "durable-data-pipeline" / ".cookiecutter.json").read_text())["cookiecutter"]
+    assert (kept["step_names"], kept["batch_size"], kept["max_batching_window_seconds"]) == ("ingest,persist", "50", "5")
+
+
+def test_cli_error_gives_the_changed_answers_as_one_command(tmp_path):
+    output = tmp_path / "out"
+    result = run_cookiecutter_cli(output, "step_names=ingest,persist", "batch_size=0")
+
+    command = printed_command(result.stderr, "cookiecutter --no-input")
+    assert command[2:] == [str(TEMPLATE_DIR), "step_names=ingest,persist", f"batch_size={pre_gen.PLACEHOLDER}"]
+    filled = [part.replace(pre_gen.PLACEHOLDER, "20") for part in command[1:]] + ["max_batching_window_seconds=1"]
+    again = subprocess.run(
+        [sys.executable, "-m", "cookiecutter", *filled, "-o", str(output)], capture_output=True, text=True, check=False
+    )
+    assert again.returncode == 0, again.stderr[-2000:]
+
+
+@pytest.mark.parametrize(
+    ("answers", "folder", "parent", "tool"),
+    [
+        ({}, "out/project", ["/usr/bin/python3", "/usr/local/bin/cookiecutter", "."], "cookiecutter"),
+        ({}, "out/project", ["/opt/sam/bin/python", "/opt/sam/bin/sam", "init", "--location", "."], "sam init"),
+        ({"_commit": "abc"}, "out/project", [], "cruft create"),
+        ({"_commit": "abc"}, "TMP/tmpab12/project", [], "cruft update"),
+    ],
+    ids=["cookiecutter", "sam-init", "cruft-create", "cruft-update"],
+)
+def test_the_tool_that_renders_is_recognised(tmp_path, answers, folder, parent, tool):
+    where = Path(tempfile.gettempdir(), *folder.split("/")[1:]) if folder.startswith("TMP/") else tmp_path / folder
+    assert pre_gen.running_tool(answers, where, parent) == tool
+
+
+def test_rerun_instructions_per_tool():
+    answers = {**VALID, "_template": "gh:team/durable-template", "batch_size": "0", "step_names": "a,b"}
+    problems = problems_for(batch_size="0", step_names="a,b")
+    assert options_in(problems) == ["batch_size"]
+
+    update = "\n".join(pre_gen.rerun_instructions(answers, problems, "cruft update", None))
+    create = "\n".join(pre_gen.rerun_instructions(answers, problems, "cruft create", None))
+    sam = "\n".join(pre_gen.rerun_instructions(answers, problems, "sam init", Path("/home/me/replay/t.json")))
+
+    assert f"""cruft update --variables-to-update '{{"batch_size": "{pre_gen.PLACEHOLDER}"}}'""" in update
+    assert "cruft create gh:team/durable-template --no-input --extra-context" in create
+    assert "sam init --location gh:team/durable-template --no-input --extra-context" in sam
+    assert "cookiecutter --replay-file /home/me/replay/t.json gh:team/durable-template" in sam
+    extra = json.loads(shlex.split(sam.splitlines()[-1])[-1])
+    assert extra == {"step_names": "a,b", "batch_size": pre_gen.PLACEHOLDER}  # only what differs from the defaults
+
+
+def test_a_replay_file_with_other_answers_is_not_offered(tmp_path):
+    answers = {**VALID, "_repo_dir": str(tmp_path / "template"), "batch_size": "0"}
+    saved = tmp_path / "replay" / "template.json"
+    saved.parent.mkdir()
+    saved.write_text(json.dumps({"cookiecutter": {**answers, "batch_size": "7"}}))
+    assert pre_gen.saved_answers_file(answers, tmp_path / "replay") is None
+    saved.write_text(json.dumps({"cookiecutter": answers}))
+    assert pre_gen.saved_answers_file(answers, tmp_path / "replay") == saved
+
+
 # --- free text is data, never code -------------------------------------------------------------
 
 PAYLOADS = {
@@ -303,6 +382,34 @@ def test_answers_are_recorded_without_machine_paths(tmp_path):
     assert recorded["batch_size"] == "7"
     assert not {"_output_dir", "_repo_dir", "_checkout", "_template"} & set(recorded)
     assert str(tmp_path) not in (project / ".cookiecutter.json").read_text()
+
+
+def test_next_steps_name_the_folder_as_typed_and_what_sam_build_needs(tmp_path):
+    result = run_cookiecutter_cli(tmp_path / "out", "runtime=python3.13")
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.count("Next steps:") == 1
+    assert "\n  cd out/durable-data-pipeline\n" in result.stdout  # relative to where cookiecutter was run
+    sam_build = next(line for line in result.stdout.splitlines() if line.strip().startswith("sam build"))
+    assert "python3.13" in sam_build
+    assert ("found on PATH" if shutil.which("python3.13") else "sam build --use-container") in sam_build
+
+
+def test_build_hint_says_what_is_missing_and_the_fallback(monkeypatch):
+    monkeypatch.setattr(post_gen.shutil, "which", lambda name: None)
+    assert post_gen.build_hint("python3.14") == (
+        "needs python3.14 on PATH (not found here), or `sam build --use-container` (Docker)"
+    )
+    monkeypatch.setattr(post_gen.shutil, "which", lambda name: f"/usr/bin/{name}")
+    assert post_gen.build_hint("python3.14") == "builds with the python3.14 found on PATH"
+
+
+def test_next_steps_use_an_absolute_path_outside_the_shells_folder(tmp_path, monkeypatch):
+    monkeypatch.setenv("PWD", str(tmp_path / "elsewhere"))
+    (tmp_path / "elsewhere").mkdir()
+    assert post_gen.where_to_cd(tmp_path / "out" / "p") == str(tmp_path / "out" / "p")
+    monkeypatch.setenv("PWD", str(tmp_path))
+    assert post_gen.where_to_cd(tmp_path / "out" / "p") == "out/p"
 
 
 def test_post_hook_finds_a_missing_handler(tmp_path):

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
-from conftest import NAMING, TEMPLATE_DIR, isolated_config
+from conftest import NAMING, TEMPLATE_DIR, isolated_config, load_hook
 from samtranslator.yaml_helper import yaml_parse
 
 BIN = Path(sys.executable).parent
@@ -23,6 +24,8 @@ GIT_ENV = {
 NOT_TEMPLATE = shutil.ignore_patterns(
     ".git", ".venv", ".venv-sam", ".demo", "__pycache__", ".pytest_cache", ".ruff_cache", ".hypothesis"
 )
+PLACEHOLDER = load_hook("pre_gen_project").PLACEHOLDER
+TRANSFORM = "functions/transform/transform_step.py"
 USER_EDIT = ('"data_source": record["data_source"].upper(),', '"data_source": record["data_source"].strip().upper(),')
 
 pytestmark = pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")
@@ -90,7 +93,9 @@ def assert_clean_merge(project: Path) -> None:
 def test_update_changes_options_and_keeps_user_code(project):
     edited = (project / "functions" / "transform" / "transform_step.py").read_text()
 
-    cruft_update(project, {"batch_size": "10", "step_names": "validate,enrich,transform,store"})
+    updated = cruft_update(project, {"batch_size": "10", "step_names": "validate,enrich,transform,store"})
+
+    assert "Next steps" not in updated.stdout + updated.stderr  # cruft renders twice, into temporary folders
 
     template = yaml_parse((project / "template.yaml").read_text())
     orchestrator = template["Resources"]["OrchestratorFunction"]["Properties"]
@@ -128,8 +133,18 @@ def test_bad_value_in_an_update_changes_nothing(project):
     output = result.stdout + result.stderr
     assert "ERROR: cannot generate the project, 2 invalid option value(s):" in output
     assert "  - batch_size = 'ten': expected a whole number from 1 to 10000." in output
+    assert "run cookiecutter again" not in output  # cruft's own way to try again, not cookiecutter's
+    retry = next(line.strip() for line in output.splitlines() if line.strip().startswith("cruft update"))
+    assert json.loads(shlex.split(retry)[-1]) == {"batch_size": PLACEHOLDER, "table_name": PLACEHOLDER}
     assert run("git", "status", "--porcelain", cwd=project).stdout == ""
     assert tracked_files(project) == before
+
+    printed = shlex.split(retry)  # the command it printed, with the placeholders filled in
+    run(BIN / "cruft", *printed[1:-1], json.dumps({"batch_size": "10", "table_name": "orders"}), "-y", cwd=project)
+
+    assert json.loads((project / ".cruft.json").read_text())["context"]["cookiecutter"]["table_name"] == "orders"
+    assert (project / TRANSFORM).read_text() == before[TRANSFORM]  # the user's logic, kept
+    assert "BatchSize: 10" in (project / "template.yaml").read_text()
 
 
 def test_plain_cookiecutter_regenerates_from_recorded_answers(project, template_repo):
