@@ -44,7 +44,8 @@ def test_make_local_shows_where_every_message_landed(tmp_path, answers):
     stored_row = next(line for line in result.stdout.splitlines() if " test.csv " in line)
     assert expected in stored_row
     assert "validation_failed" in result.stdout and "data_source: String should have at least 1 character" in result.stdout
-    assert "4 sent: 3 stored, 1 dead-lettered, 0 lost, 0 duplicated" in result.stdout
+    assert "4 messages sent: 3 stored, 1 dead-lettered, 0 lost, 0 duplicated" in result.stdout
+    assert "Per step (each call on a record):" in result.stdout and "Executions: 1 batch, " in result.stdout
 
 
 def test_thousand_messages_none_lost(tmp_path):

@@ -23,6 +23,7 @@ from aws_durable_execution_sdk_python.execution import InvocationStatus
 from aws_durable_execution_sdk_python_testing.runner import DurableFunctionTestRunner
 
 from local.events import event_bytes, sqs_event, sqs_record
+from local.journal import Journal
 from local.template_values import PipelineSettings
 from pipeline_runtime.quotas import MAX_SYNC_PAYLOAD_BYTES
 
@@ -66,6 +67,8 @@ class EventSourceMapping:
     stats: PollStats = field(default_factory=PollStats)
     failures: list[str] = field(default_factory=list)  # why executions failed, for the report
     received: list[dict[str, Any]] = field(default_factory=list)  # received, not yet in a batch
+    journal: Journal | None = None  # what happened to each message, for make local's breakdown and --trace
+    function_name: str = "OrchestratorFunction"  # the execution's function, as the template names it
 
     def __post_init__(self) -> None:
         self.sqs = boto3.client("sqs")
@@ -118,11 +121,18 @@ class EventSourceMapping:
 
     def process_batch(self, messages: list[dict[str, Any]]) -> None:
         event = sqs_event([self.record(message) for message in messages])
+        name = f"batch-{uuid.uuid4()}"
+        for message in messages:
+            self.note(
+                message["MessageId"], "received", execution=name, records=len(messages),
+                delivery=int(message["Attributes"]["ApproximateReceiveCount"]),
+            )  # fmt: skip
         try:
             arn = self.runner.run_async(
                 input=event,
                 execution_timeout=self.settings.execution_timeout_seconds,
-                execution_name=f"batch-{uuid.uuid4()}",
+                function_name=self.function_name,
+                execution_name=name,
             )
             result = self.runner.wait_for_result(arn, timeout=self.execution_deadline)
         except TimeoutError:
@@ -144,7 +154,10 @@ class EventSourceMapping:
             redeliveries=len(failed),
             batch_bytes=len(event.encode()),
         )
+        status = "timed out" if result is None else f"{result.status.value.lower()}"
         for message in messages:
+            outcome = "handed back to SQS" if message["MessageId"] in failed else "deleted from the queue"
+            self.note(message["MessageId"], "batch_ended", execution=name, status=status, outcome=outcome)
             if message["MessageId"] in failed:
                 self.sqs.change_message_visibility(
                     QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=self.retry_after
@@ -152,6 +165,10 @@ class EventSourceMapping:
             else:
                 self.sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"])
                 self.stats.finish()
+
+    def note(self, message_id: str, what: str, **details: Any) -> None:
+        if self.journal is not None:
+            self.journal.add(message_id, what, **details)
 
     def drain(
         self,

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from local.journal import Journal
 from local.template_values import PROJECT_ROOT
 from pipeline_runtime.quotas import MAX_SQS_MESSAGE_BYTES
 
@@ -74,6 +75,7 @@ class Sender:
     keys: dict[str, int] = field(default_factory=dict)  # message id -> position in `bodies`
     keys_lock: threading.Lock = field(default_factory=threading.Lock)  # held while a request's keys are recorded
     error: BaseException | None = None
+    journal: Journal | None = None  # each message's sending, for make local's --trace
     _stop: threading.Event = field(default_factory=threading.Event)
     _thread: threading.Thread | None = None
 
@@ -118,6 +120,8 @@ class Sender:
                     for entry in response.get("Successful", []):
                         self.keys[entry["MessageId"]] = int(entry["Id"])
                         self.sent[entry["MessageId"]] = self.bodies[int(entry["Id"])]
+                        if self.journal is not None:
+                            self.journal.add(entry["MessageId"], "sent", body=self.bodies[int(entry["Id"])][:200])
                 if len(response.get("Successful", [])) != len(entries):
                     raise SystemExit(f"SQS refused messages: {response.get('Failed')}")
         except BaseException as error:  # reported by stop()

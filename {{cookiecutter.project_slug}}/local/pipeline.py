@@ -26,7 +26,7 @@ from pipeline_runtime import step_function, storage
 from pipeline_runtime import storage
 {% endif -%}
 from pipeline_runtime.context import CURRENT, RecordContext
-from pipeline_runtime.naming import function_name_variable
+from pipeline_runtime.naming import function_name_variable{% if cookiecutter.step_mode == 'lambda_invoke' %}, logical_id{% endif %}
 from pipeline_runtime.steps import load_step
 
 Handler = Callable[[dict[str, Any], Any], Any]
@@ -91,7 +91,8 @@ def function_environment(settings: PipelineSettings, resources: dict[str, str]) 
         "MAX_RECEIVE_COUNT": str(settings.max_receive_count),
         "RECORD_CONCURRENCY": str(settings.record_concurrency),
         "PAYLOAD_BUCKET": resources["bucket"],
-        **{function_name_variable(step): step for step in settings.step_function_names},
+        # Each step function by its template name, as the orchestrator invokes it (the runner registers both).
+        **{function_name_variable(step): name for step, name in settings.step_function_names.items()},
     }
 
 
@@ -132,7 +133,8 @@ def make_runner(
     """
     durable_state._STOP_SIGNAL_POLL_SECONDS = stop_signal_poll_seconds
     module = orchestrator_module()
-    runner = DurableFunctionTestRunner(handler=orchestrator or module.handler, poll_interval=0.01)
+    region = os.environ.get("AWS_DEFAULT_REGION", "{{ cookiecutter.aws_region }}")  # reported in Lambda contexts
+    runner = DurableFunctionTestRunner(handler=orchestrator or module.handler, poll_interval=0.01, region=region)
     runner._executor.RETRY_BACKOFF_SECONDS = 0  # private: re-invoke after a crash at once, not after 5 s
     runner.quota_guard = quota_guard or QuotaGuard()
     runner.quota_guard.install(runner)
@@ -145,7 +147,8 @@ def make_runner(
 {%- else %}
     for step, function in functions.items():  # each step function as deployed, running the (wrapped) step
         deployed = functools.partial(step_function.handle, module=modules[step], steps={role(step): function})
-        runner.register_function(step, deployed)
+        for name in (step, logical_id(step)):  # tests invoke by step name, local runs by the template's name
+            runner.register_function(name, deployed)
 {%- endif %}
     return runner
 

@@ -4,8 +4,9 @@
 from __future__ import annotations
 
 import json
+import re
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +33,7 @@ class Report:
     most_operations: int
     most_payload_bytes_written: int
     execution_failures: list[str]
+    stages: dict[str, dict[str, int]] = field(default_factory=dict)  # step -> calls on a record per outcome
 
     @property
     def ok(self) -> bool:
@@ -99,17 +101,30 @@ def dead_letter_row(message: dict[str, Any], markers: dict[str, dict[str, Any]])
     }
 
 
+UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+
+def short_execution_id(execution_arn: str) -> str:
+    """The part of a durable execution ARN that tells executions apart: its id (a UUID), shortened.
+
+    AWS: arn:aws:lambda:<region>:<account>:durable-execution:<function>:<name>:<id>; the local
+    runner: <id>/<invocation id>, with the same invocation id for every execution.
+    """
+    ids = [part for part in re.split(r"[:/]", execution_arn) if UUID.fullmatch(part)]
+    return (ids[-1] if execution_arn.startswith("arn:") else ids[0])[:13] + "…" if ids else execution_arn[-14:]
+
+
 def print_tables(stored: list[dict[str, Any]], dead: list[dict[str, Any]], rows: int) -> None:
-    print(f"\nDynamoDB ({len(stored)} items)")
-    print(f"  {'record_id':<38} {'data_source':<18} {'stored as':<18} {'execution_id':<20} stored_at")
+    print(f"\nDynamoDB ({counted(len(stored), 'item')})")
+    print(f"  {'record_id':<38} {'data_source':<18} {'stored as':<18} {'execution':<14} stored_at")
     for item in stored[:rows]:
         original = str(item["original_data"].get("data_source"))[:18]
         transformed = str(item["transformed_data"].get("data_source"))[:18]
-        execution = "…" + str(item["execution_id"])[-19:]
-        print(f"  {item['record_id']:<38} {original:<18} {transformed:<18} {execution:<20} {item['stored_at']}")
+        execution = short_execution_id(str(item["execution_id"]))
+        print(f"  {item['record_id']:<38} {original:<18} {transformed:<18} {execution:<14} {item['stored_at']}")
     if len(stored) > rows:
         print(f"  ... {len(stored) - rows} more")
-    print(f"\nDead-letter queue ({len(dead)} messages)")
+    print(f"\nDead-letter queue ({counted(len(dead), 'message')})")
     print(f"  {'message_id':<38} {'reason':<18} detail")
     for row in dead[:rows]:
         print(f"  {row['message_id']:<38} {row['reason']:<18} {json.dumps(row['detail'])[:90]}")
@@ -117,14 +132,52 @@ def print_tables(stored: list[dict[str, Any]], dead: list[dict[str, Any]], rows:
         print(f"  ... {len(dead) - rows} more")
 
 
-def print_summary(report: Report) -> None:
+def counted(number: int, singular: str, plural: str | None = None) -> str:
+    return f"{number:,} {singular if number == 1 else plural or singular + 's'}"
+
+
+def described(counts: dict[str, int], names: dict[str, tuple[str, str]]) -> str:
+    """{"crashes": 2} -> "2 crashes", with a name per key (singular, plural); "none" when empty."""
+    parts = [counted(count, *names.get(key, (key, key))) for key, count in sorted(counts.items()) if count]
+    return ", ".join(parts) or "none"
+
+
+INJECTED = {
+    "transient_failures": ("transient step failure", "transient step failures"),
+    "crashes": ("crash", "crashes"),
+}
+STAGE_COLUMNS = (("ok", "passed"), ("rejected", "rejected"), ("transient", "retried"), ("failed", "failed"))
+
+
+def stage_lines(stages: dict[str, dict[str, int]]) -> list[str]:
+    """Per step, in chain order: its calls on a record and how they ended (a retried call is called again)."""
+    width = max([len(step) for step in stages] + [4])
+    lines = [f"  {'step':<{width}} {'calls':>8}" + "".join(f" {title:>9}" for _, title in STAGE_COLUMNS)]
+    for step, counts in stages.items():
+        calls = sum(counts.values())
+        lines.append(
+            f"  {step:<{width}} {calls:>8,}" + "".join(f" {counts.get(key, 0):>9,}" for key, _ in STAGE_COLUMNS)
+        )
+    return lines
+
+
+def print_summary(report: Report, dead: list[dict[str, Any]] | None = None) -> None:
     rate = report.sent / report.seconds if report.seconds else 0
     print(
-        f"\n{report.sent} sent: {report.stored} stored, {report.dead_lettered} dead-lettered, "
-        f"{len(report.lost)} lost, {len(report.duplicated)} duplicated "
-        f"in {report.seconds:.1f} s ({rate:.0f} messages/s, {report.batches} batches, "
-        f"{report.redeliveries} redeliveries, {report.failed_executions} failed and "
-        f"{report.timed_out_executions} timed-out executions, injected: {report.injected or 'none'})"
+        f"\n{counted(report.sent, 'message')} sent: {report.stored:,} stored, {report.dead_lettered:,} dead-lettered, "
+        f"{len(report.lost):,} lost, {len(report.duplicated):,} duplicated, in {report.seconds:.1f} s "
+        f"({rate:,.0f} messages/s)"
+    )
+    if report.stages:
+        print("Per step (each call on a record):")
+        print("\n".join(stage_lines(report.stages)))
+    reasons = Counter(row["reason"] for row in dead or [])
+    if reasons:
+        print("Dead-lettered: " + ", ".join(f"{count:,} {reason}" for reason, count in reasons.most_common()))
+    print(
+        f"Executions: {counted(report.batches, 'batch', 'batches')}, "
+        f"{counted(report.redeliveries, 'redelivery', 'redeliveries')}, {report.failed_executions:,} failed, "
+        f"{report.timed_out_executions:,} timed out; injected: {described(report.injected, INJECTED)}"
     )
     print(
         f"Largest execution: {report.most_operations:,} of {MAX_OPERATIONS:,} durable operations, "

@@ -10,19 +10,29 @@ duplicated. `python -m local.run --help` lists the options.
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import sys
+import threading
 import time
+from collections.abc import Callable
 from contextlib import redirect_stderr, redirect_stdout
-from dataclasses import asdict
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, TextIO
 
+from local.journal import Journal, find_message, trace_lines
+from local.journal import read as read_journal
 from local.messages import Sender, message_bodies
 from local.report import Report, dump, endings, lost_and_duplicated, print_summary, print_tables
 from local.servers import aws_endpoints
 from local.template_values import PROJECT_ROOT, load_settings
 
+if TYPE_CHECKING:
+    from pipeline_runtime.steps import Step
+
 LOG_FILE = PROJECT_ROOT / "local-output" / "pipeline.log"
+TRACE_FILE = PROJECT_ROOT / "local-output" / "trace.jsonl"
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -35,6 +45,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--dump", type=Path, help="write stored.jsonl and dead_letter.jsonl into this folder")
     parser.add_argument("--json", action="store_true", help="print machine-readable JSON instead of tables")
     parser.add_argument("--rows", type=int, default=15, help="table rows to show per destination")
+    parser.add_argument(
+        "--trace",
+        metavar="MESSAGE",
+        help="print one message's path through the steps, with timings: N for the Nth sent, its id or a unique "
+        "prefix (every message of the run is in local-output/trace.jsonl: make trace ID=...)",
+    )
     parser.add_argument("--sqs-endpoint", help="use this SQS server instead of starting one")
     parser.add_argument("--dynamodb-endpoint", help="use this DynamoDB server instead of starting one")
     parser.add_argument("--s3-endpoint", help="use this S3 server for the payload bucket instead of starting one")
@@ -48,6 +64,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--execution-deadline", type=float, default=60, help="stop a batch's execution after this many seconds"
     )
     args = parser.parse_args(argv)
+    if args.messages and not args.messages.is_file():  # one line, not a traceback from deep in a run
+        raise SystemExit(f"make local: {args.messages}: no such file (MESSAGES is a file of one message body per line)")
     for rate in ("transient_failure_rate", "crash_rate"):
         if not 0 <= getattr(args, rate) <= 1:
             parser.error(f"--{rate.replace('_', '-')} must be between 0 and 1")
@@ -73,39 +91,41 @@ def run(args: argparse.Namespace) -> Report:
         resources = pipeline.create_resources(settings, table_name, queue_name="input", visibility_timeout=visibility)
         faults = FaultPlan(args.seed, args.transient_failure_rate, args.crash_rate)
         guard = QuotaGuard(enforce=False if args.no_quota_guard else None)  # None: LOCAL_QUOTA_GUARD decides
-        started = time.monotonic()
+        journal = Journal()
         bodies = message_bodies(args.count, args.messages, args.seed)
-        last_report = [started]
 
-        def progress(visible: int, in_flight: int) -> None:
-            now = time.monotonic()
-            if now - last_report[0] >= 2:
-                last_report[0] = now
-                print(f"  [{now - started:5.1f}s] {visible} queued, {in_flight} in flight", file=console)
+        def wrap_step(step: str, function: Step) -> Step:  # journaled outside the faults, so it sees them
+            return journal.wrap_step(step, faults.wrap_step(step, function))
 
         with (
             pipeline.environment(pipeline.function_environment(settings, resources)),
             pipeline.make_runner(
                 orchestrator=faults.wrap_orchestrator(pipeline.orchestrator_module().handler),
-                wrap_step=faults.wrap_step,
+                wrap_step=wrap_step,
                 quota_guard=guard,
             ) as runner,
         ):
             esm = EventSourceMapping(
-                runner, settings, resources["queue_url"], execution_deadline=args.execution_deadline
+                runner, settings, resources["queue_url"], execution_deadline=args.execution_deadline, journal=journal
             )
             window = max(50, 2 * settings.batch_size * esm.concurrent_batches)  # enough to fill every batch
-            sender = Sender(boto3.client("sqs"), resources["queue_url"], bodies, lambda: esm.stats.finished, window)
+            sender = Sender(
+                boto3.client("sqs"), resources["queue_url"], bodies, lambda: esm.stats.finished, window, journal=journal
+            )
             faults.message_keys, faults.keys_lock = sender.keys, sender.keys_lock  # faults follow the send order
-            drained = esm.drain(args.timeout, progress, more_coming=sender.start().sending)
+            with Progress(console, len(bodies), lambda: esm.stats.finished, lambda: len(sender.sent)):
+                drained = esm.drain(args.timeout, more_coming=sender.start().sending)
             sent = sender.stop()
-            seconds = time.monotonic() - started
+            seconds = time.monotonic() - journal.started
             stored, dead = endings(resources)
+            journal.ended(stored, dead)
+            journal.write(TRACE_FILE)
     if not drained:
         print(f"warning: the queue did not drain within {args.timeout:.0f} s", file=sys.stderr)
     if len(sent) < len(bodies):
         print(f"warning: {len(bodies) - len(sent)} of {len(bodies)} messages were never sent", file=sys.stderr)
     usage = guard.total()
+    steps = list(importlib.import_module("pipeline_config").STEPS)
     lost, duplicated = lost_and_duplicated(sent, stored, dead)
     report = Report(
         sent=len(sent),
@@ -123,6 +143,7 @@ def run(args: argparse.Namespace) -> Report:
         most_operations=usage.operations,
         most_payload_bytes_written=usage.persisted_bytes,
         execution_failures=sorted(set(esm.failures)),
+        stages={step: dict(counts) for step, counts in journal.stage_counts(steps).items()},
     )
     if args.dump:
         dump(args.dump, stored, dead)
@@ -132,9 +153,71 @@ def run(args: argparse.Namespace) -> Report:
         print(json.dumps(output, default=str, indent=2))
     else:
         print_tables(stored, dead, args.rows)
-        print_summary(report)
-        print(f"Function logs and metrics: {LOG_FILE.relative_to(PROJECT_ROOT)}")
+        print_summary(report, dead)
+        print(f"Function logs and metrics: {LOG_FILE.relative_to(PROJECT_ROOT)}; every message's path: "
+              f"{TRACE_FILE.relative_to(PROJECT_ROOT)} (make trace ID=<N or message id>)")  # fmt: skip
+    if args.trace:
+        print_trace(journal.events, args.trace)
     return report
+
+
+def print_trace(events: list[dict[str, Any]], wanted: str) -> bool:
+    try:
+        message_id = find_message(events, wanted)
+    except LookupError as error:
+        print(f"--trace {error}", file=sys.stderr)
+        return False
+    print("\n" + "\n".join(trace_lines(events, message_id)))
+    return True
+
+
+@dataclass
+class Progress:
+    """A live line on a terminal while a run drains: messages ended, sent, rate. Silent when not a terminal."""
+
+    stream: TextIO
+    total: int
+    ended: Callable[[], int]
+    sent: Callable[[], int]
+    interval: float = 0.5
+    _stop: threading.Event = field(default_factory=threading.Event)
+
+    def __enter__(self) -> Progress:
+        self.started = time.monotonic()
+        if self.stream.isatty():
+            self._thread = threading.Thread(target=self._run, name="local-progress", daemon=True)
+            self._thread.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._stop.set()
+        if self.stream.isatty():
+            self._thread.join(timeout=5)
+            self.stream.write("\r\033[K")  # the summary replaces the line
+            self.stream.flush()
+
+    def line(self) -> str:
+        seconds = time.monotonic() - self.started
+        ended = self.ended()
+        return (
+            f"  {ended:,}/{self.total:,} messages ended, {self.sent():,} sent, "
+            f"{ended / seconds if seconds else 0:,.0f} messages/s, {seconds:,.1f} s"
+        )
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval):
+            self.stream.write("\r\033[K" + self.line())
+            self.stream.flush()
+
+
+def trace_main(argv: list[str] | None = None) -> int:
+    """`make trace ID=...`: one message's path in the last run, from local-output/trace.jsonl."""
+    parser = argparse.ArgumentParser(prog="make trace", description=trace_main.__doc__)
+    parser.add_argument("message", help="N for the Nth sent, its id, or a unique prefix of it")
+    args = parser.parse_args(argv)
+    if not TRACE_FILE.is_file():
+        parser.error(f"{TRACE_FILE.relative_to(PROJECT_ROOT)} does not exist yet: run make local first")
+    return 0 if print_trace(read_journal(TRACE_FILE), args.message) else 1
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -147,4 +230,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(trace_main(sys.argv[2:]) if sys.argv[1:2] == ["trace"] else main())

@@ -25,6 +25,7 @@ from inline_steps import call_step, wave_size
 {% endif -%}
 from pipeline_config import RETRY, STEP_MODE, STEPS, record_concurrency, retry_strategy, role
 from pipeline_runtime import payloads, quotas
+from pipeline_runtime.context import invocation_log_keys
 from pipeline_runtime.errors import describe
 from settle import settle
 
@@ -148,9 +149,12 @@ def handler(event: dict[str, Any], context: DurableContext) -> dict[str, Any]:
     context.set_logger(logger)
     # Batch lines name no record: hide an id a step set process-wide (same process in durable_step
     # mode, and on a warm start). Each record's lines get their own from the step runtime.
-    logger.thread_safe_append_keys(correlation_id=None)
     records: list[Record] = event.get("Records", [])
     execution_id = context.execution_context.durable_execution_arn
+    # This thread's keys: batch lines name no record or step (each record's lines get theirs from the step runtime).
+    logger.thread_safe_append_keys(
+        correlation_id=None, step=None, execution_id=execution_id, **invocation_log_keys(context.lambda_context)
+    )
     size = wave_size(records)
     waves = [records[start : start + size] for start in range(0, len(records), size)]
     inline_limit = quotas.inline_payload_cap(STEP_MODE, len(STEPS), len(waves), RETRY.max_attempts)

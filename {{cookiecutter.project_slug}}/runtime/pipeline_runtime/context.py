@@ -32,3 +32,12 @@ def current_record() -> RecordContext:
 def current_message_id() -> str:
     """The SQS message id of the record being processed."""
     return CURRENT.get().message_id
+
+
+def invocation_log_keys(lambda_context: Any) -> dict[str, str]:
+    """The function and request a log line comes from. Set as thread-safe keys: locally every function
+    runs in one process, and a Lambda function may run several records at once."""
+    return {
+        "function_name": getattr(lambda_context, "function_name", None) or "",
+        "function_request_id": getattr(lambda_context, "aws_request_id", None) or "",
+    }

@@ -20,7 +20,7 @@ from typing import Any
 from aws_lambda_powertools import Logger
 
 from pipeline_runtime import payloads
-from pipeline_runtime.context import CURRENT, RecordContext
+from pipeline_runtime.context import CURRENT, RecordContext, invocation_log_keys
 from pipeline_runtime.errors import describe, is_transient, rejection_errors
 from pipeline_runtime.quotas import MAX_RECORD_BYTES, MAX_STEP_THREADS
 from pipeline_runtime.steps import Step
@@ -37,7 +37,9 @@ def run_record(
     name, message_id = request["step"], record["id"]
     CURRENT.set(RecordContext(message_id, request["execution_id"], original, context))
     # Thread-safe keys live in this record's own context and outrank a process-wide correlation id.
-    logger.thread_safe_append_keys(correlation_id=message_id, step=name)
+    logger.thread_safe_append_keys(
+        correlation_id=message_id, step=name, execution_id=request["execution_id"], **invocation_log_keys(context)
+    )
     result: dict[str, Any] = {"id": message_id, "step": name}
     try:
         data = step(record["data"])

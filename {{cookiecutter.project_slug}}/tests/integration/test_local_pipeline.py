@@ -78,6 +78,12 @@ def test_every_message_ends_exactly_once_under_failures_and_crashes(tmp_path: Pa
         assert json.loads(sent[item["record_id"]]) == item["original_data"]
     assert summary["injected"]["crashes"] > 0
     assert summary["injected"]["transient_failures"] > 0
+    stages = summary["stages"]  # every call of a step on a record, by how it ended
+    assert list(stages) == list(pipeline.step_modules())
+    assert sum(counts["transient"] for counts in stages.values()) == summary["injected"]["transient_failures"]
+    first, last = stages[next(iter(stages))], stages[list(stages)[-1]]
+    assert first["rejected"] >= sum(row["reason"] == "validation_failed" for row in dead)
+    assert last["ok"] >= len(stored)
 
 
 def test_reference_message_and_invalid_one_by_default():
