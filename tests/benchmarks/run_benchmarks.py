@@ -140,7 +140,7 @@ def summarised(value):
     if isinstance(value, dict):
         return {
             key: {"count": len(item), "total": sum(item), "max": max(item, default=0)}
-            if key.endswith("_sizes") and isinstance(item, list)
+            if isinstance(key, str) and key.endswith("_sizes") and isinstance(item, list)
             else summarised(item)
             for key, item in value.items()
         }
