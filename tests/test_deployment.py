@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
+import shlex
 import shutil
 import subprocess
 import sys
@@ -140,3 +142,37 @@ def test_sam_build_of_durable_step_mode_takes_every_steps_requirements_for_arm64
     assert "aarch64" in core.name  # built for Lambda's arm64 on this x86_64 machine
     layer = next(built.glob("PipelineRuntimeLayer*"))
     assert not (layer / "python" / "pipeline_runtime" / "step_function.py").exists()  # lambda_invoke's only
+
+
+def sam_init(output: Path, extra_context: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    output.mkdir(parents=True, exist_ok=True)
+    return subprocess.run(
+        [str(sam_cli()), "init", "--location", str(TOP), "--no-input", "--output-dir", str(output),
+         "--extra-context", json.dumps(extra_context)],
+        cwd=output, env={**os.environ, "SAM_CLI_TELEMETRY": "0", "PWD": str(output)},
+        capture_output=True, text=True, timeout=300, check=False,
+    )  # fmt: skip
+
+
+def test_sam_init_location_renders_with_the_hooks(tmp_path):
+    result = sam_init(tmp_path / "out", {"project_name": "Via SAM", "step_names": "check,enrich,persist"})
+
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    project = tmp_path / "out" / "via-sam"
+    assert (project / "functions" / "enrich" / "enrich_step.py").is_file()  # the post hook laid out each step
+    assert (project / "tests" / "unit" / "test_persist_step.py").is_file()
+    assert not (project / ".blueprints").exists()
+    answers = json.loads((project / ".cookiecutter.json").read_text())["cookiecutter"]  # and recorded the answers
+    assert answers["step_names"] == "check,enrich,persist" and "_output_dir" not in answers
+    assert "Next steps:" in result.stdout and "cd via-sam" in result.stdout
+
+
+def test_sam_init_with_a_bad_value_writes_nothing_and_says_how_to_rerun(tmp_path):
+    result = sam_init(tmp_path / "out", {"batch_size": "0"})
+
+    assert result.returncode != 0
+    output = result.stdout + result.stderr
+    assert "  - batch_size = '0': expected a whole number from 1 to 10000." in output
+    rerun = next(line.strip() for line in output.splitlines() if line.strip().startswith("sam init --location"))
+    assert json.loads(shlex.split(rerun)[-1]) == {"batch_size": "<a value accepted above>"}
+    assert list((tmp_path / "out").iterdir()) == []
