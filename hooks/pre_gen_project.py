@@ -232,6 +232,36 @@ def check_region(answers: dict) -> list[Problem]:
     return []
 
 
+EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
+
+
+def check_monitoring(answers: dict) -> list[Problem]:
+    """Where the alarms go and how long logs stay: values CloudWatch Logs and SNS accept."""
+    problems = []
+    days = parse_whole_number(answers.get("log_retention_days", ""))
+    accepted = load_quotas().LOG_RETENTION_DAYS
+    if days not in accepted:
+        problems.append(
+            Problem(
+                "log_retention_days",
+                answers.get("log_retention_days", ""),
+                f"one of {', '.join(map(str, accepted))}",
+                "CloudWatch Logs accepts only these retention periods",
+            )
+        )
+    email = answers.get("alarm_email", "")
+    if not isinstance(email, str) or (email.strip() and (len(email) > 254 or not EMAIL.fullmatch(email))):
+        problems.append(
+            Problem(
+                "alarm_email",
+                email,
+                "empty, or one email address such as ops@example.com",
+                "the alarm topic sends it a subscription to confirm",
+            )
+        )
+    return problems
+
+
 def check_batching(answers: dict) -> list[Problem]:
     batch, problems = check_range(
         answers,
@@ -413,6 +443,7 @@ RULES: tuple[Callable[[dict], list[Problem]], ...] = (
     check_batching,
     check_operations,
     check_timeouts,
+    check_monitoring,
     check_choices,
     check_region,
 )

@@ -44,6 +44,8 @@ SUPPORTED_COMBINATIONS: list[dict[str, str]] = [
     {"esm_max_concurrency": "1000", "max_receive_count": "1000"},
     {"function_timeout_seconds": "900", "execution_timeout_seconds": "900", "retention_days": "90"},
     {"function_timeout_seconds": "10", "execution_timeout_seconds": "60", "retention_days": "1"},
+    {"log_retention_days": "1", "alarm_email": "ops@example.com"},
+    {"log_retention_days": "3653", "alarm_email": "a.b+alerts@sub.example.co.uk", "step_mode": "durable_step"},
     {"table_name": "Orders.v2_raw", "aws_region": "eu-west-1"},
     {"project_name": "Payments Pipeline", "project_slug": "payments"},
     {"step_mode": "durable_step"},
@@ -127,6 +129,15 @@ def test_template_yaml_wires_one_function_per_step(baked, answers):
     assert resources["ProcessedDataTable"]["Properties"]["TableName"] == {
         "Fn::Sub": f"{merged['table_name']}-${{Environment}}"
     }
+    assert template["Globals"]["Function"]["Tracing"] == "Active"
+    groups = {name: r["Properties"] for name, r in resources.items() if r["Type"] == "AWS::Logs::LogGroup"}
+    assert len(groups) == len(functions)  # one per function, none implicit
+    assert {group["RetentionInDays"] for group in groups.values()} == {int(merged["log_retention_days"])}
+    subscriptions = [r["Properties"] for r in resources.values() if r["Type"] == "AWS::SNS::Subscription"]
+    email = merged["alarm_email"].strip()
+    assert subscriptions == ([{"TopicArn": {"Ref": "AlarmTopic"}, "Protocol": "email", "Endpoint": email}] if email else [])
+    alarms = [r for r in resources.values() if r["Type"] == "AWS::CloudWatch::Alarm"]
+    assert len(alarms) == 9 and "Dashboard" in resources
 
 
 @pytest.mark.parametrize("answers", SUPPORTED_COMBINATIONS, ids=IDS)
@@ -201,6 +212,8 @@ UNSUPPORTED_COMBINATIONS: list[dict[str, str]] = [
     # each wave of one record costs up to 22 operations: 10000 of them cross AWS's 3,000 per execution
     {"batch_size": "10000", "max_batching_window_seconds": "5", "record_concurrency": "1"},
     {"batch_size": "10000", "max_batching_window_seconds": "5", "record_concurrency": "344"},  # backoff > 900 s
+    {"log_retention_days": "31"},  # CloudWatch Logs takes only its listed periods
+    {"alarm_email": "ops@example.com; rm -rf /"},
 ]
 
 

@@ -53,6 +53,13 @@ BOUNDARIES = [
     ("function_timeout_seconds", ["1", "60"], ["0", "901"], "from 1 to 900"),
     ("execution_timeout_seconds", ["61", "900"], ["0", "901", "3600"], "from 1 to 900"),
     ("retention_days", ["1", "90"], ["0", "91"], "from 1 to 90"),
+    ("log_retention_days", ["1", "30", "3653", " 7 "], ["0", "2", "31", "3654", "", "forever", "-1"], "one of 1, 3, 5"),
+    (
+        "alarm_email",
+        ["", "  ", "ops@example.com", "a.b+alerts@sub.example.co.uk"],
+        ["ops", "ops@example", "a b@example.com", "ops@example.com, dev@example.com", '"x"@example.com', "a" * 250 + "@x.io"],
+        "one email address",
+    ),
     ("table_name", ["a", "Orders.v2_raw-x", "t" * 247], ["my table", "t" * 248, "tab/le", "", "ünïcode"], "1-247"),
     (
         "project_slug",

@@ -15,7 +15,7 @@ from typing import Any
 from aws_durable_execution_sdk_python import DurableContext, StepError, durable_execution
 from aws_durable_execution_sdk_python.config import ChildConfig, Duration, StepConfig
 from aws_durable_execution_sdk_python.serdes import JsonSerDes
-from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 
 {% if cookiecutter.step_mode == 'lambda_invoke' -%}
@@ -31,6 +31,7 @@ from settle import settle
 
 logger = Logger()
 metrics = Metrics()
+tracer = Tracer()  # off outside Lambda; in Lambda, X-Ray segments with boto3 calls as subsegments
 
 __all__ = ["handler"]
 
@@ -143,18 +144,19 @@ def run_wave(
     return result
 
 
+@tracer.capture_lambda_handler(capture_response=False)  # each invocation a segment; records stay out of traces
 @metrics.log_metrics
 @durable_execution
 def handler(event: dict[str, Any], context: DurableContext) -> dict[str, Any]:
     context.set_logger(logger)
-    # Batch lines name no record: hide an id a step set process-wide (same process in durable_step
-    # mode, and on a warm start). Each record's lines get their own from the step runtime.
     records: list[Record] = event.get("Records", [])
     execution_id = context.execution_context.durable_execution_arn
     # This thread's keys: batch lines name no record or step (each record's lines get theirs from the step runtime).
     logger.thread_safe_append_keys(
         correlation_id=None, step=None, execution_id=execution_id, **invocation_log_keys(context.lambda_context)
     )
+    tracer.put_annotation("execution_id", execution_id)  # find an execution's invocations in X-Ray
+    tracer.put_annotation("records", len(records))
     size = wave_size(records)
     waves = [records[start : start + size] for start in range(0, len(records), size)]
     inline_limit = quotas.inline_payload_cap(STEP_MODE, len(STEPS), len(waves), RETRY.max_attempts)

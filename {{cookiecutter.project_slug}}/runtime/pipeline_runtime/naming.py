@@ -35,6 +35,11 @@ ENVIRONMENTS = ("dev", "staging", "prod")  # the stack's Environment parameter, 
 FUNCTION_MEMORY_MB = 256  # every function's MemorySize; the README prices compute at it
 
 
+def function_logical_ids(steps: list[str], step_mode: str) -> list[str]:
+    """Every Lambda function of the stack: one per step in lambda_invoke mode, and the orchestrator."""
+    return [*(logical_id(step) for step in steps if step_mode == "lambda_invoke"), "OrchestratorFunction"]
+
+
 def role(step: str, steps: list[str] | tuple[str, ...]) -> str:
     """What the chain asks of a step: the first validates, the last stores, the others transform."""
     return "validate" if step == steps[0] else "store" if step == steps[-1] else "transform"

@@ -145,3 +145,20 @@ def smallest_fitting_record_concurrency(step_mode: str, step_count: int, batch_s
         else:
             low = middle + 1
     return low
+
+
+# What the stack's alarms watch (template.yaml; README "When an alarm fires").
+NEAR_QUOTA_FRACTION = 0.8  # an execution crossing this share of a per-execution quota raises an alarm
+LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922,
+                      3288, 3653)  # fmt: skip  # the values CloudWatch Logs accepts (PutRetentionPolicy)
+
+
+def near_quota(limit: int) -> int:
+    """The alarm threshold for a per-execution quota."""
+    return int(limit * NEAR_QUOTA_FRACTION)
+
+
+def backlog_age_alarm_seconds(max_batching_window: int, visibility_timeout: int, max_receive_count: int) -> int:
+    """The oldest a message gets while the pipeline keeps up: gathered into a batch, then every delivery SQS
+    allows taking its whole visibility timeout before the redrive policy moves it to the dead-letter queue."""
+    return max_batching_window + max_receive_count * visibility_timeout

@@ -15,12 +15,15 @@ from functools import cache
 from types import ModuleType
 from typing import Any
 
+from aws_lambda_powertools import Tracer
+
 from pipeline_runtime.context import CURRENT, RecordContext
 from pipeline_runtime.errors import describe, rejection_errors
 from pipeline_runtime.step_calls import logger, run_call
 from pipeline_runtime.steps import Step, load_step
 
 V2_MAX_REPLY_BYTES = 960 * 1024  # what a v2.0 orchestrator's groups expect at most
+tracer = Tracer()  # off outside Lambda
 
 
 def handle(event: dict[str, Any], context: Any, module: ModuleType, steps: dict[str, Step] | None = None) -> Any:
@@ -81,5 +84,9 @@ def deployed_step_module() -> ModuleType:
     return importlib.import_module(f"{os.environ['STEP_NAME']}_step")
 
 
+@tracer.capture_lambda_handler(capture_response=False)  # joins the orchestrator's trace: records stay out of it
 def handler(event: dict[str, Any], context: Any) -> Any:
+    tracer.put_annotation("step", os.environ["STEP_NAME"])
+    if "execution_id" in event:
+        tracer.put_annotation("execution_id", event["execution_id"])
     return handle(event, context, deployed_step_module())

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import tomllib
 from typing import Any
@@ -13,6 +14,7 @@ import pytest
 from local import pipeline
 {% endif -%}
 from local.template_values import PROJECT_ROOT, TEMPLATE_PATH, load_template
+from pipeline_runtime import quotas
 {% if cookiecutter.step_mode == 'lambda_invoke' -%}
 from pipeline_runtime.naming import ENVIRONMENTS, function_name_variable
 {% else -%}
@@ -161,3 +163,87 @@ def test_every_environment_deploys_from_samconfig():
         deploy = samconfig[environment]["deploy"]["parameters"]
         assert deploy["parameter_overrides"] == f"Environment={named}"
         assert deploy["capabilities"] == "CAPABILITY_IAM" and deploy["resolve_s3"] is True
+
+
+# Operating it: tracing, log retention, alarms, dashboard (README "When an alarm fires").
+
+
+def test_every_function_traces_and_logs_to_its_own_group_with_a_retention(cfn):
+    functions = of_type(cfn, "AWS::Lambda::Function")
+    groups = of_type(cfn, "AWS::Logs::LogGroup")
+    assert functions
+    for name, function in functions.items():
+        assert function["TracingConfig"] == {"Mode": "Active"}, name
+        group = function["LoggingConfig"]["LogGroup"]["Ref"]
+        assert group == f"{name}LogGroup" and group in groups, name
+        assert groups[group]["RetentionInDays"] in quotas.LOG_RETENTION_DAYS, name
+    assert len(groups) == len(functions)  # nothing kept forever by an implicit group
+    assert len({group["RetentionInDays"] for group in groups.values()}) == 1  # the log_retention_days option
+    for name, role in of_type(cfn, "AWS::IAM::Role").items():
+        assert "arn:aws:iam::aws:policy/AWSXrayWriteOnlyAccess" in str(role.get("ManagedPolicyArns")), name
+
+
+def expected_alarms(settings) -> dict[tuple[str, str], dict[str, Any]]:
+    """Each alarm by what it watches, with the threshold the options and AWS's quotas give it."""
+    backlog = quotas.backlog_age_alarm_seconds(
+        settings.max_batching_window_seconds, settings.visibility_timeout_seconds, settings.max_receive_count
+    )
+    orchestrator = [{"Name": "FunctionName", "Value": {"Ref": "OrchestratorFunction"}}]
+    return {
+        ("AWS/SQS", "ApproximateNumberOfMessagesVisible"): {
+            "Threshold": 0, "Statistic": "Maximum",
+            "Dimensions": [{"Name": "QueueName", "Value": {"Fn::GetAtt": ["DeadLetterQueue", "QueueName"]}}],
+        },
+        ("AWS/SQS", "ApproximateAgeOfOldestMessage"): {
+            "Threshold": backlog, "Statistic": "Maximum",
+            "Dimensions": [{"Name": "QueueName", "Value": {"Fn::GetAtt": ["InputQueue", "QueueName"]}}],
+        },
+        ("AWS/Lambda", "DurableExecutionFailed"): {"Threshold": 0, "Statistic": "Sum", "Dimensions": orchestrator},
+        ("AWS/Lambda", "DurableExecutionTimedOut"): {"Threshold": 0, "Statistic": "Sum", "Dimensions": orchestrator},
+        ("AWS/Lambda", "DurableExecutionOperations"): {
+            "Threshold": quotas.near_quota(quotas.MAX_OPERATIONS), "Statistic": "Maximum", "Dimensions": orchestrator,
+        },
+        ("AWS/Lambda", "DurableExecutionStorageWrittenBytes"): {
+            "Threshold": quotas.near_quota(quotas.MAX_PERSISTED_BYTES), "Statistic": "Maximum",
+            "Dimensions": orchestrator,
+        },
+        ("AWS/Lambda", "ApproximateRunningDurableExecutionsUtilization"): {
+            "Threshold": int(quotas.NEAR_QUOTA_FRACTION * 100), "Statistic": "Maximum",
+        },
+        ("AWS/Lambda", "Throttles"): {"Threshold": 0, "Statistic": "Sum", "Dimensions": orchestrator},
+        ("AWS/Lambda", "Errors"): {"Threshold": 0, "Statistic": "Sum", "Dimensions": orchestrator},
+    }  # fmt: skip
+
+
+def test_alarms_watch_what_fails_and_the_quotas_and_notify_the_topic(cfn, settings):
+    alarms = {(a["Namespace"], a["MetricName"]): a for a in of_type(cfn, "AWS::CloudWatch::Alarm").values()}
+    expected = expected_alarms(settings)
+
+    assert set(alarms) == set(expected)
+    for watched, wanted in expected.items():
+        alarm = alarms[watched]
+        assert {key: alarm.get(key) for key in wanted} == wanted, watched
+        assert alarm["ComparisonOperator"] == "GreaterThanThreshold" and alarm["TreatMissingData"] == "notBreaching"
+        assert alarm["AlarmActions"] == alarm["OKActions"] == [{"Ref": "AlarmTopic"}], watched
+        assert len(alarm["AlarmDescription"]) > 80, watched  # says what it means and what to do
+        assert alarm["AlarmName"]["Fn::Sub"].startswith("${AWS::StackName}-"), watched
+    assert cfn["AlarmTopic"]["Type"] == "AWS::SNS::Topic"
+    for subscription in of_type(cfn, "AWS::SNS::Subscription").values():  # alarm_email, when given
+        assert subscription["Protocol"] == "email" and subscription["TopicArn"] == {"Ref": "AlarmTopic"}
+
+
+def test_the_dashboard_shows_outcomes_durable_metrics_and_both_queues(cfn):
+    [dashboard] = of_type(cfn, "AWS::CloudWatch::Dashboard").values()
+    body = json.loads(dashboard["DashboardBody"]["Fn::Sub"])
+    metrics = [metric for widget in body["widgets"] for metric in widget["properties"]["metrics"]]
+    shown = {tuple(metric[:2]) for metric in metrics}
+    dimensions = {value for metric in metrics for value in metric if isinstance(value, str)}
+
+    namespace = load_template()["Globals"]["Function"]["Environment"]["Variables"]["POWERTOOLS_METRICS_NAMESPACE"]
+    for outcome in ("RecordsStored", "RecordsRejected", "RecordsDeadLettered", "RecordsFailed"):
+        assert (namespace, outcome) in shown
+    durable = ("Failed", "TimedOut", "Operations", "StorageWrittenBytes")
+    for metric in [*(f"DurableExecution{name}" for name in durable), "ApproximateRunningDurableExecutionsUtilization"]:
+        assert ("AWS/Lambda", metric) in shown
+    assert ("AWS/SQS", "ApproximateAgeOfOldestMessage") in shown
+    assert {"${InputQueue.QueueName}", "${DeadLetterQueue.QueueName}", "${OrchestratorFunction}"} <= dimensions
