@@ -265,7 +265,7 @@ def printed_command(stderr: str, tool: str) -> list[str]:
 
 
 def test_cli_error_says_where_the_answers_are_saved_and_how_to_rerun_with_them(tmp_path):
-    """After 18 prompts, a bad value costs one edit: the replay file's path and the exact command to reuse it."""
+    """After 20 prompts, a bad value costs one edit: the replay file's path and the exact command to reuse it."""
     output = tmp_path / "out"
     result = run_cookiecutter_cli(output, "step_names=ingest,persist", "batch_size=50", "max_batching_window_seconds=0")
 
