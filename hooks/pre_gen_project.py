@@ -250,7 +250,8 @@ def check_monitoring(answers: dict) -> list[Problem]:
             )
         )
     email = answers.get("alarm_email", "")
-    if not isinstance(email, str) or (email.strip() and (len(email) > 254 or not EMAIL.fullmatch(email))):
+    address = email.strip() if isinstance(email, str) else None
+    if address is None or (address and (len(address) > 254 or not EMAIL.fullmatch(address))):
         problems.append(
             Problem(
                 "alarm_email",
@@ -494,13 +495,32 @@ def saved_answers_file(answers: dict, replay_dir: str | Path | None) -> Path | N
     return path if same else None
 
 
+def output_flag(output_dir: Path | None, shell_dir: Path | None) -> str:
+    """`--output-dir DIR` as typed from the shell's folder; empty when the project goes there."""
+    if output_dir is None or (shell_dir is not None and output_dir.resolve() == shell_dir.resolve()):
+        return ""
+    where = str(output_dir)
+    if shell_dir is not None and output_dir.resolve().is_relative_to(shell_dir.resolve()):
+        where = os.path.relpath(output_dir.resolve(), shell_dir.resolve())
+    return f" --output-dir {shlex.quote(where)}"
+
+
 def rerun_instructions(
-    answers: dict, problems: list[Problem], tool: str, replay_file: Path | None, template_dir: str | Path | None = None
+    answers: dict,
+    problems: list[Problem],
+    tool: str,
+    replay_file: Path | None,
+    template_dir: str | Path | None = None,
+    output_dir: Path | None = None,
+    shell_dir: Path | None = None,
 ) -> list[str]:
-    """What to run to try again with the answers already given: the tool's own way of passing them."""
+    """What to run to try again with the answers already given: the tool's own way of passing them, to the
+    same output folder and template version."""
     given = answers_given(answers, problems, template_dir)
-    template = str(answers.get("_template") or template_root(template_dir))
+    template = shlex.quote(str(answers.get("_template") or template_root(template_dir)))
     fix = [problem.option for problem in problems]
+    output = output_flag(output_dir, shell_dir)
+    checkout = f" --checkout {shlex.quote(str(answers['_checkout']))}" if answers.get("_checkout") else ""
     if tool == "cruft update":
         variables = json.dumps({name: PLACEHOLDER for name in dict.fromkeys(fix)})
         return [
@@ -511,33 +531,40 @@ def rerun_instructions(
     if tool == "cruft create":
         return [
             "Nothing was written. Run it again with your answers, filling in each placeholder:",
-            f"  cruft create {shlex.quote(template)} --no-input --extra-context {shlex.quote(json.dumps(given))}",
+            f"  cruft create {template}{output} --no-input --extra-context {shlex.quote(json.dumps(given))}",
             "cruft then shows this same error again as a traceback; nothing else went wrong.",
+        ]
+    if tool == "sam init":  # the SAM CLI installer brings no cookiecutter command: its own way only
+        return [
+            "Nothing was written. Run it again with the answers you changed, filling in each placeholder:",
+            f"  sam init --location {template}{output} --no-input --extra-context {shlex.quote(json.dumps(given))}",
         ]
     lines = ["Nothing was written. Your answers are not lost."]
     if replay_file is not None:
         lines += [
             f"cookiecutter saved them in {replay_file}: correct {', '.join(dict.fromkeys(fix))} there, then",
-            f"  cookiecutter --replay-file {shlex.quote(str(replay_file))} {shlex.quote(template)}",
+            f"  cookiecutter --replay-file {shlex.quote(str(replay_file))}{output}{checkout} {template}",
             "or pass the ones you changed, filling in each placeholder:",
         ]
     else:
         lines.append("Pass the ones you changed, filling in each placeholder:")
-    if tool == "sam init":
-        lines.append(
-            f"  sam init --location {shlex.quote(template)} --no-input --extra-context {shlex.quote(json.dumps(given))}"
-        )
-    else:
-        pairs = " ".join(shlex.quote(f"{name}={value}") for name, value in given.items())
-        lines.append(f"  cookiecutter --no-input {shlex.quote(template)} {pairs}".rstrip())
+    pairs = " ".join(shlex.quote(f"{name}={value}") for name, value in given.items())
+    lines.append(f"  cookiecutter --no-input{output}{checkout} {template} {pairs}".rstrip())
     return lines
+
+
+# cruft update renders the old and new versions into fresh tempfile.mkdtemp() folders: tmp + 8 characters.
+CRUFT_UPDATE_FOLDER = re.compile(r"tmp[a-z0-9_]{8}")
 
 
 def running_tool(answers: dict, project_dir: Path, parent_command: list[str]) -> str:
     """Which tool rendered: cruft adds `_commit` and updates in temporary folders; sam init is a cookiecutter run."""
     if "_commit" in answers:
-        in_temporary_folder = project_dir.resolve().parent.parent == Path(tempfile.gettempdir()).resolve()
-        return "cruft update" if in_temporary_folder else "cruft create"
+        folder = project_dir.resolve().parent
+        in_update_folder = folder.parent == Path(tempfile.gettempdir()).resolve() and CRUFT_UPDATE_FOLDER.fullmatch(
+            folder.name
+        )
+        return "cruft update" if in_update_folder else "cruft create"
     if any(Path(part).name in ("sam", "samcli", "sam.exe") for part in parent_command[:3]):
         return "sam init"
     return "cookiecutter"
@@ -571,8 +598,10 @@ def main(answers: dict) -> int:
         return 1
     if problems:
         tool = running_tool(answers, Path.cwd(), parent_command())
-        replay_file = saved_answers_file(answers, replay_dir()) if tool in ("cookiecutter", "sam init") else None
-        print(report(problems, rerun_instructions(answers, problems, tool, replay_file)), file=sys.stderr)
+        replay_file = saved_answers_file(answers, replay_dir()) if tool == "cookiecutter" else None
+        shell = Path(os.environ["PWD"]) if os.environ.get("PWD") else None  # the folder the user typed in
+        rerun = rerun_instructions(answers, problems, tool, replay_file, output_dir=Path.cwd().parent, shell_dir=shell)
+        print(report(problems, rerun), file=sys.stderr)
         return 1
     return 0
 

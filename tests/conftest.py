@@ -102,7 +102,9 @@ def run_cookiecutter_cli(output_dir: Path, *args: str) -> subprocess.CompletedPr
 
 
 def combination_id(answers: dict[str, str]) -> str:
-    return "-".join(f"{key}:{value}" for key, value in answers.items()) or "default"
+    """A readable test id: each answer, long ones cut with their length."""
+    short = {key: value if len(value) <= 60 else f"{value[:24]}...({len(value)} chars)" for key, value in answers.items()}
+    return "-".join(f"{key}:{value}" for key, value in short.items()) or "default"
 
 
 @pytest.fixture(scope="session")

@@ -48,6 +48,12 @@ SUPPORTED_COMBINATIONS: list[dict[str, str]] = [
     {"log_retention_days": "3653", "alarm_email": "a.b+alerts@sub.example.co.uk", "step_mode": "durable_step"},
     {"table_name": "Orders.v2_raw", "aws_region": "eu-west-1"},
     {"project_name": "Payments Pipeline", "project_slug": "payments"},
+    {  # the longest name and step list: the stack description is cut at CloudFormation's 1,024 characters
+        "project_name": "Ü" * 200,
+        "project_slug": "longest",
+        "step_names": ",".join(f"s{n:02d}_" + "x" * 36 for n in range(20)),
+        "execution_timeout_seconds": "900",
+    },
     {"step_mode": "durable_step"},
     {
         "step_mode": "durable_step",
@@ -129,6 +135,7 @@ def test_template_yaml_wires_one_function_per_step(baked, answers):
     assert resources["ProcessedDataTable"]["Properties"]["TableName"] == {
         "Fn::Sub": f"{merged['table_name']}-${{Environment}}"
     }
+    assert len(template["Description"]) <= 1024  # CloudFormation's limit
     assert template["Globals"]["Function"]["Tracing"] == "Active"
     groups = {name: r["Properties"] for name, r in resources.items() if r["Type"] == "AWS::Logs::LogGroup"}
     assert len(groups) == len(functions)  # one per function, none implicit

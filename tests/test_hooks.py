@@ -274,14 +274,14 @@ def test_cli_error_says_where_the_answers_are_saved_and_how_to_rerun_with_them(t
     replay_file = tmp_path / "replay" / f"{TEMPLATE_DIR.name}.json"
     assert f"cookiecutter saved them in {replay_file}: correct max_batching_window_seconds there" in message
     rerun = printed_command(message, "cookiecutter --replay-file")
-    assert rerun[1:] == ["--replay-file", str(replay_file), str(TEMPLATE_DIR)]
+    assert rerun[1:] == ["--replay-file", str(replay_file), "--output-dir", "out", str(TEMPLATE_DIR)]
 
     answers = json.loads(replay_file.read_text())
     answers["cookiecutter"]["max_batching_window_seconds"] = "5"  # the one correction
     replay_file.write_text(json.dumps(answers))
     again = subprocess.run(
-        [sys.executable, "-m", *rerun, "-o", str(output)], cwd=tmp_path, capture_output=True, text=True, check=False
-    )
+        [sys.executable, "-m", *rerun], cwd=tmp_path, capture_output=True, text=True, check=False
+    )  # as printed, from the folder it was typed in
 
     assert again.returncode == 0, again.stderr[-2000:]
     kept = json.loads((output / "durable-data-pipeline" / ".cookiecutter.json").read_text())["cookiecutter"]
@@ -293,12 +293,15 @@ def test_cli_error_gives_the_changed_answers_as_one_command(tmp_path):
     result = run_cookiecutter_cli(output, "step_names=ingest,persist", "batch_size=0")
 
     command = printed_command(result.stderr, "cookiecutter --no-input")
-    assert command[2:] == [str(TEMPLATE_DIR), "step_names=ingest,persist", f"batch_size={pre_gen.PLACEHOLDER}"]
+    assert command[2:] == [
+        "--output-dir", "out", str(TEMPLATE_DIR), "step_names=ingest,persist", f"batch_size={pre_gen.PLACEHOLDER}"
+    ]  # fmt: skip
     filled = [part.replace(pre_gen.PLACEHOLDER, "20") for part in command[1:]] + ["max_batching_window_seconds=1"]
     again = subprocess.run(
-        [sys.executable, "-m", "cookiecutter", *filled, "-o", str(output)], capture_output=True, text=True, check=False
+        [sys.executable, "-m", "cookiecutter", *filled], cwd=tmp_path, capture_output=True, text=True, check=False
     )
     assert again.returncode == 0, again.stderr[-2000:]
+    assert (output / "durable-data-pipeline" / "template.yaml").is_file()
 
 
 @pytest.mark.parametrize(
@@ -307,7 +310,7 @@ def test_cli_error_gives_the_changed_answers_as_one_command(tmp_path):
         ({}, "out/project", ["/usr/bin/python3", "/usr/local/bin/cookiecutter", "."], "cookiecutter"),
         ({}, "out/project", ["/opt/sam/bin/python", "/opt/sam/bin/sam", "init", "--location", "."], "sam init"),
         ({"_commit": "abc"}, "out/project", [], "cruft create"),
-        ({"_commit": "abc"}, "TMP/tmpab12/project", [], "cruft update"),
+        ({"_commit": "abc"}, "TMP/tmpab12cd_9/project", [], "cruft update"),
     ],
     ids=["cookiecutter", "sam-init", "cruft-create", "cruft-update"],
 )
@@ -316,21 +319,31 @@ def test_the_tool_that_renders_is_recognised(tmp_path, answers, folder, parent, 
     assert pre_gen.running_tool(answers, where, parent) == tool
 
 
-def test_rerun_instructions_per_tool():
+def test_rerun_instructions_per_tool(tmp_path):
     answers = {**VALID, "_template": "gh:team/durable-template", "batch_size": "0", "step_names": "a,b"}
     problems = problems_for(batch_size="0", step_names="a,b")
     assert options_in(problems) == ["batch_size"]
+    where = {"output_dir": tmp_path / "out", "shell_dir": tmp_path}  # generated with -o out
 
-    update = "\n".join(pre_gen.rerun_instructions(answers, problems, "cruft update", None))
-    create = "\n".join(pre_gen.rerun_instructions(answers, problems, "cruft create", None))
-    sam = "\n".join(pre_gen.rerun_instructions(answers, problems, "sam init", Path("/home/me/replay/t.json")))
+    update = "\n".join(pre_gen.rerun_instructions(answers, problems, "cruft update", None, **where))
+    create = "\n".join(pre_gen.rerun_instructions(answers, problems, "cruft create", None, **where))
+    sam = "\n".join(pre_gen.rerun_instructions(answers, problems, "sam init", None, **where))
+    pinned = {**answers, "_checkout": "v3.0.0"}
+    cookiecutter = "\n".join(pre_gen.rerun_instructions(pinned, problems, "cookiecutter", Path("/r/t.json"), **where))
 
     assert f"""cruft update --variables-to-update '{{"batch_size": "{pre_gen.PLACEHOLDER}"}}'""" in update
-    assert "cruft create gh:team/durable-template --no-input --extra-context" in create
-    assert "sam init --location gh:team/durable-template --no-input --extra-context" in sam
-    assert "cookiecutter --replay-file /home/me/replay/t.json gh:team/durable-template" in sam
+    assert "cruft create gh:team/durable-template --output-dir out --no-input --extra-context" in create
+    assert "sam init --location gh:team/durable-template --output-dir out --no-input --extra-context" in sam
+    assert "cookiecutter" not in sam  # the SAM CLI installer brings none
     extra = json.loads(shlex.split(sam.splitlines()[-1])[-1])
     assert extra == {"step_names": "a,b", "batch_size": pre_gen.PLACEHOLDER}  # only what differs from the defaults
+    assert "cookiecutter --replay-file /r/t.json --output-dir out --checkout v3.0.0 gh:team/durable-template" in cookiecutter
+    assert "cookiecutter --no-input --output-dir out --checkout v3.0.0 gh:team/durable-template step_names=a,b" in cookiecutter
+
+
+def test_cruft_create_in_a_folder_under_tmp_is_not_an_update(tmp_path):
+    work = Path(tempfile.gettempdir(), "work", "project")
+    assert pre_gen.running_tool({"_commit": "abc"}, work, []) == "cruft create"
 
 
 def test_a_replay_file_with_other_answers_is_not_offered(tmp_path):
@@ -363,7 +376,7 @@ def test_free_text_renders_as_data(tmp_path, monkeypatch):
     assert "{{ 7*7 }}" in readme and "49" not in readme.split("\n")[0]
     tomllib.loads((project / "pyproject.toml").read_text())
     template = yaml_parse((project / "template.yaml").read_text())
-    assert json.loads(template["Description"].split(": SQS")[0]) == PAYLOADS["project_name"]
+    assert template["Description"].split(": SQS")[0] == PAYLOADS["project_name"]
     answers = json.loads((project / ".cookiecutter.json").read_text())["cookiecutter"]
     assert {key: answers[key] for key in PAYLOADS} == PAYLOADS
     for path in project.rglob("*.py"):

@@ -107,11 +107,15 @@ def smoke(session: Any, args: argparse.Namespace, say: Any = print) -> bool:
         say(f"FAILED: the reference message {good} was not stored in {stack.table} within {args.timeout:.0f} s")
     if dead is None:
         say(f"FAILED: the invalid message {bad} did not reach the dead-letter queue within {args.timeout:.0f} s")
-    if not args.keep:  # what the smoke made, gone: no data behind, nothing for the DLQ alarm
-        for message_id in (good, bad):  # the stored item, and the dead-lettered one's ledger marker
-            dynamodb.delete_item(TableName=stack.table, Key={"record_id": {"S": message_id}})
-        if dead is not None:
+    if not args.keep:  # what the smoke made and found, gone: no data behind, nothing for the DLQ alarm
+        if item is not None:
+            dynamodb.delete_item(TableName=stack.table, Key={"record_id": {"S": good}})
+        if dead is not None:  # its ledger marker, then the DLQ message
+            dynamodb.delete_item(TableName=stack.table, Key={"record_id": {"S": bad}})
             sqs.delete_message(QueueUrl=stack.dead_letter_queue, ReceiptHandle=dead["ReceiptHandle"])
+    for message_id, landed in ((good, item), (bad, dead)):
+        if landed is None:  # it may still land: say where, rather than delete what is not there yet
+            say(f"  left in place: {message_id} may still arrive in {stack.table} or the DLQ; remove it by hand")
     return item is not None and dead is not None
 
 

@@ -1,4 +1,7 @@
-"""Step `STEPNAME`: a pass-through until it gets logic. Replace these tests with your own."""
+"""Step `STEPNAME`: a pass-through until it gets logic.
+
+Replace these tests with your own.
+"""
 
 import STEPNAME_step as step
 

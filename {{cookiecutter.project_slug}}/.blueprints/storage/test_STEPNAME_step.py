@@ -1,4 +1,7 @@
-"""Step `STEPNAME` (storage): what is stored for a record, then stored once, in moto's DynamoDB."""
+"""Step `STEPNAME` (storage).
+
+What is stored for a record, then stored once, in moto's DynamoDB.
+"""
 
 from decimal import Decimal
 

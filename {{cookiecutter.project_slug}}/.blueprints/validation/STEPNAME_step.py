@@ -1,4 +1,6 @@
-"""Step `STEPNAME`: the first step. Checks each message against its schema, reporting every violation.
+"""Step `STEPNAME`: the first step.
+
+Checks each message against its schema, reporting every violation.
 
 Yours: edit `Record` freely; a regeneration leaves this file alone. The message body arrives parsed
 from JSON (a body that is not a JSON object is rejected before this runs); a record the schema

@@ -1,4 +1,7 @@
-"""Step `STEPNAME` (validation): every schema violation is reported at once, valid records pass through."""
+"""Step `STEPNAME` (validation).
+
+Every schema violation is reported at once; valid records pass through.
+"""
 
 import pytest
 from pydantic import ValidationError

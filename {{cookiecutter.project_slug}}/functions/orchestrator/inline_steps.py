@@ -13,6 +13,7 @@ from aws_durable_execution_sdk_python import DurableContext, StepError
 from aws_durable_execution_sdk_python.config import StepConfig
 from aws_durable_execution_sdk_python.retries import RetryDecision
 from aws_durable_execution_sdk_python.serdes import JsonSerDes
+from aws_lambda_powertools import Tracer
 
 from pipeline_config import STEPS, role
 from pipeline_runtime.errors import describe
@@ -22,6 +23,7 @@ from pipeline_runtime.steps import load_step
 # Each step's function of one record (functions/<step>/<step>_step.py); local runs and tests wrap them here.
 STEP_FUNCTIONS = {step: load_step(importlib.import_module(f"{step}_step"), role(step)) for step in STEPS}
 # A call that fails as a whole is retried by the orchestrator with its records, like a failed invoke.
+tracer = Tracer()  # the orchestrator's (Powertools shares one Tracer per process)
 ONE_ATTEMPT = StepConfig(retry_strategy=lambda _error, _attempts: RetryDecision.no_retry(), serdes=JsonSerDes())
 
 
@@ -30,9 +32,15 @@ def wave_size(records: list[dict[str, Any]]) -> int:
     return max(1, len(records))
 
 
+def traced_call(step: str, request: dict[str, Any], lambda_context: Any) -> dict[str, Any]:
+    """One step's call as an X-Ray subsegment of the orchestrator's invocation (Tracer is off outside Lambda)."""
+    with tracer.provider.in_subsegment(name=f"## step {step}") as subsegment:
+        subsegment.put_annotation("step", step)
+        return run_call(request, STEP_FUNCTIONS[step], lambda_context)
+
+
 def call_step(ctx: DurableContext, step: str, request: dict[str, Any], name: str, selected: int) -> dict[str, Any]:
-    function = STEP_FUNCTIONS[step]
     try:
-        return ctx.step(lambda _: run_call(request, function, ctx.lambda_context), name=name, config=ONE_ATTEMPT)
+        return ctx.step(lambda _: traced_call(step, request, ctx.lambda_context), name=name, config=ONE_ATTEMPT)
     except StepError as error:  # the call raised as a whole (the bucket unreachable); checkpoint errors escape
         return failed_call(step, request, describe(error), selected)

@@ -31,6 +31,7 @@ from settle import settle
 
 logger = Logger()
 metrics = Metrics()
+metrics.set_default_dimensions(environment=os.environ.get("ENVIRONMENT", "local"))  # stacks may share an account
 tracer = Tracer()  # off outside Lambda; in Lambda, X-Ray segments with boto3 calls as subsegments
 
 __all__ = ["handler"]

@@ -158,7 +158,11 @@ def near_quota(limit: int) -> int:
     return int(limit * NEAR_QUOTA_FRACTION)
 
 
+SQS_AGE_METRIC_RECEIVES = 3  # ApproximateAgeOfOldestMessage stops counting a message received this often
+
+
 def backlog_age_alarm_seconds(max_batching_window: int, visibility_timeout: int, max_receive_count: int) -> int:
-    """The oldest a message gets while the pipeline keeps up: gathered into a batch, then every delivery SQS
-    allows taking its whole visibility timeout before the redrive policy moves it to the dead-letter queue."""
-    return max_batching_window + max_receive_count * visibility_timeout
+    """The oldest a message gets, as SQS's age metric counts it, while the pipeline keeps up: gathered into a
+    batch, then each delivery taking its whole visibility timeout; the metric skips a message once it has
+    been received 3 times, so later deliveries do not raise it."""
+    return max_batching_window + min(max_receive_count, SQS_AGE_METRIC_RECEIVES) * visibility_timeout

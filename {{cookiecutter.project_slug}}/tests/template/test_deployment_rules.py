@@ -178,7 +178,10 @@ def test_every_function_traces_and_logs_to_its_own_group_with_a_retention(cfn):
         assert group == f"{name}LogGroup" and group in groups, name
         assert groups[group]["RetentionInDays"] in quotas.LOG_RETENTION_DAYS, name
     assert len(groups) == len(functions)  # nothing kept forever by an implicit group
-    assert len({group["RetentionInDays"] for group in groups.values()}) == 1  # the log_retention_days option
+    retention = {group["RetentionInDays"] for group in groups.values()}
+    answers = PROJECT_ROOT / ".cookiecutter.json"  # the options this project was made with, when kept
+    expected = json.loads(answers.read_text())["cookiecutter"]["log_retention_days"] if answers.exists() else None
+    assert retention == {int(expected)} if expected else len(retention) == 1  # the log_retention_days option
     for name, role in of_type(cfn, "AWS::IAM::Role").items():
         assert "arn:aws:iam::aws:policy/AWSXrayWriteOnlyAccess" in str(role.get("ManagedPolicyArns")), name
 
@@ -207,11 +210,18 @@ def expected_alarms(settings) -> dict[tuple[str, str], dict[str, Any]]:
             "Threshold": quotas.near_quota(quotas.MAX_PERSISTED_BYTES), "Statistic": "Maximum",
             "Dimensions": orchestrator,
         },
-        ("AWS/Lambda", "ApproximateRunningDurableExecutionsUtilization"): {
-            "Threshold": int(quotas.NEAR_QUOTA_FRACTION * 100), "Statistic": "Maximum",
+        ("AWS/Lambda", "ApproximateRunningDurableExecutionsUtilization"): {  # the account's, all functions
+            "Threshold": int(quotas.NEAR_QUOTA_FRACTION * 100), "Statistic": "Maximum", "Dimensions": None,
+            "EvaluationPeriods": 3,
         },
-        ("AWS/Lambda", "Throttles"): {"Threshold": 0, "Statistic": "Sum", "Dimensions": orchestrator},
-        ("AWS/Lambda", "Errors"): {"Threshold": 0, "Statistic": "Sum", "Dimensions": orchestrator},
+        ("AWS/Lambda", "Throttles"): {
+            "Threshold": 0, "Statistic": "Sum", "Dimensions": orchestrator, "EvaluationPeriods": 5,
+            "DatapointsToAlarm": 3,
+        },
+        ("AWS/Lambda", "Errors"): {
+            "Threshold": 0, "Statistic": "Sum", "Dimensions": orchestrator, "EvaluationPeriods": 5,
+            "DatapointsToAlarm": 3,
+        },
     }  # fmt: skip
 
 
@@ -222,6 +232,7 @@ def test_alarms_watch_what_fails_and_the_quotas_and_notify_the_topic(cfn, settin
     assert set(alarms) == set(expected)
     for watched, wanted in expected.items():
         alarm = alarms[watched]
+        wanted = {"Period": 60, "EvaluationPeriods": 1, "DatapointsToAlarm": None, **wanted}
         assert {key: alarm.get(key) for key in wanted} == wanted, watched
         assert alarm["ComparisonOperator"] == "GreaterThanThreshold" and alarm["TreatMissingData"] == "notBreaching"
         assert alarm["AlarmActions"] == alarm["OKActions"] == [{"Ref": "AlarmTopic"}], watched
