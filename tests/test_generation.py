@@ -54,6 +54,7 @@ SUPPORTED_COMBINATIONS: list[dict[str, str]] = [
         "step_names": ",".join(f"s{n:02d}_" + "x" * 36 for n in range(20)),
         "execution_timeout_seconds": "900",
     },
+    {"step_mode": "durable_step", "step_names": ",".join(f"s{n:02d}_" + "y" * 36 for n in range(20))},
     {"step_mode": "durable_step"},
     {
         "step_mode": "durable_step",
@@ -136,6 +137,7 @@ def test_template_yaml_wires_one_function_per_step(baked, answers):
         "Fn::Sub": f"{merged['table_name']}-${{Environment}}"
     }
     assert len(template["Description"]) <= 1024  # CloudFormation's limit
+    assert all(len(r["Properties"].get("Description", "")) <= 256 for r in resources.values() if r["Type"] == "AWS::Serverless::Function")
     assert template["Globals"]["Function"]["Tracing"] == "Active"
     groups = {name: r["Properties"] for name, r in resources.items() if r["Type"] == "AWS::Logs::LogGroup"}
     assert len(groups) == len(functions)  # one per function, none implicit
