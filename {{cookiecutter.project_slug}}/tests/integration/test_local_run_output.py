@@ -28,10 +28,16 @@ def make_local(*args: str) -> subprocess.CompletedProcess[str]:
     )  # fmt: skip
 
 
-def test_summary_breakdown_and_trace_of_the_invalid_message():
-    result = make_local("--trace", "4")  # the fourth default message is the invalid one
-
+@pytest.fixture(scope="module")
+def default_run() -> subprocess.CompletedProcess[str]:
+    """One `make local` of the default messages, tracing the fourth (the invalid one); its log stays behind."""
+    result = make_local("--trace", "4")
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    return result
+
+
+def test_summary_breakdown_and_trace_of_the_invalid_message(default_run):
+    result = default_run
     out = result.stdout
     assert "4 messages sent: 3 stored, 1 dead-lettered, 0 lost, 0 duplicated, in " in out
     assert "Dead-lettered: 1 validation_failed" in out
@@ -58,8 +64,7 @@ def test_summary_breakdown_and_trace_of_the_invalid_message():
     assert "ended: stored in DynamoDB at " in again.stdout
 
 
-def test_log_lines_name_their_function_step_service_and_execution():
-    assert make_local().returncode == 0
+def test_log_lines_name_their_function_step_service_and_execution(default_run):
     lines = [json.loads(line) for line in LOG_FILE.read_text().splitlines() if line.startswith('{"level"')]
     step_functions = load_settings().step_function_names  # step -> its function's name in template.yaml
 
