@@ -206,9 +206,18 @@ def main(context: dict[str, Any]) -> int:
     return 0
 
 
+# cruft update renders the old and new versions into fresh tempfile.mkdtemp() folders: tmp + 8 characters
+# (the pre-generation hook tells the tools apart by the same rule; a test holds the two together).
+CRUFT_UPDATE_FOLDER = re.compile(r"tmp[a-z0-9_]{8}")
+
+
 def rendered_by_cruft_update(context: dict[str, Any], project: Path) -> bool:
-    """cruft update renders the old and the new version into fresh temporary folders, to diff them."""
-    return "_commit" in context and project.parent.parent == Path(tempfile.gettempdir()).resolve()
+    """cruft update renders into such a folder to diff; cruft create (also `_commit`) renders where asked."""
+    folder = project.resolve().parent
+    in_update_folder = folder.parent == Path(tempfile.gettempdir()).resolve() and CRUFT_UPDATE_FOLDER.fullmatch(
+        folder.name
+    )
+    return "_commit" in context and bool(in_update_folder)
 
 
 def where_to_cd(project: Path) -> str:

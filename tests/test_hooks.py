@@ -341,9 +341,15 @@ def test_rerun_instructions_per_tool(tmp_path):
     assert "cookiecutter --no-input --output-dir out --checkout v3.0.0 gh:team/durable-template step_names=a,b" in cookiecutter
 
 
-def test_cruft_create_in_a_folder_under_tmp_is_not_an_update(tmp_path):
-    work = Path(tempfile.gettempdir(), "work", "project")
-    assert pre_gen.running_tool({"_commit": "abc"}, work, []) == "cruft create"
+@pytest.mark.parametrize(
+    ("folder", "update"), [("work", False), ("tmpab12cd_9", True), ("tmpshort", False)], ids=["work", "mkdtemp", "short"]
+)
+def test_both_hooks_tell_cruft_update_from_create_alike(folder, update):
+    project = Path(tempfile.gettempdir(), folder, "project")
+    cruft = {"_commit": "abc"}
+    assert (pre_gen.running_tool(cruft, project, []) == "cruft update") is update
+    assert post_gen.rendered_by_cruft_update(cruft, project) is update
+    assert post_gen.rendered_by_cruft_update({}, project) is False  # not cruft at all
 
 
 def test_a_replay_file_with_other_answers_is_not_offered(tmp_path):
