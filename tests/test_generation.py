@@ -37,7 +37,7 @@ SUPPORTED_COMBINATIONS: list[dict[str, str]] = [
         "record_concurrency": "1",
     },
     {"batch_size": "10", "max_batching_window_seconds": "0", "record_concurrency": "3"},
-    {"runtime": "python3.13"},
+    {"runtime": "python3.13", "architecture": "x86_64"},  # built and run exactly as declared (make check-build)
     {"runtime": "python3.14", "architecture": "x86_64"},
     {"runtime": "python3.13", "architecture": "arm64"},
     {"esm_max_concurrency": "2", "max_receive_count": "1"},
@@ -62,7 +62,12 @@ SUPPORTED_COMBINATIONS: list[dict[str, str]] = [
         "batch_size": "100",
         "max_batching_window_seconds": "2",
     },
-    {"step_mode": "durable_step", "step_names": "ingest,clean,enrich,score,persist", "runtime": "python3.13"},
+    {
+        "step_mode": "durable_step",
+        "step_names": "ingest,clean,enrich,score,persist",
+        "runtime": "python3.13",
+        "architecture": "x86_64",
+    },
 ]
 IDS = [combination_id(answers) for answers in SUPPORTED_COMBINATIONS]
 UNRENDERED = re.compile(r"(?<!\$)\{\{|\{%|%\}")  # GitHub's ${{ }} expressions are meant to survive

@@ -17,7 +17,8 @@ SKIPPED_PARTS = {".git", ".venv", ".venv-sam", ".demo", "__pycache__", ".pytest_
 RULES = {
     "step-list parsing": re.compile(r"""split\(\s*['"],['"]\s*\)|re\.split\(\s*r?['"][^'"]*,"""),
     "logical-id rule": re.compile(r"""capitalize|\.title\(\)|\+\s*['"]Function['"]|\}Function"""),
-    "function-name variable rule": re.compile(r"""_FUNCTION_NAME['"]|upper\(\)\s*\}?_FUNCTION"""),
+    # Lambda's own AWS_LAMBDA_FUNCTION_NAME is not the rule
+    "function-name variable rule": re.compile(r"""(?<!AWS_LAMBDA)_FUNCTION_NAME['"]|upper\(\)\s*\}?_FUNCTION"""),
 }
 
 

@@ -1,15 +1,17 @@
 # Template-owned: regenerated on update (cruft update). Your code: functions/<step>/, tests/unit/.
-"""Lambda entry point in durable_step mode, where the orchestrator and every step share one package.
+"""Lambda entry point in durable_step mode, where the orchestrator and every step share one function.
 
-Each folder under functions/ is a package root of its own (as it is for its own function in
-lambda_invoke mode), so put each on the import path; imports then read the same in both modes.
+`sam build` installs every requirement into this folder, beside the orchestrator's and each step's
+folder, so none of those folders goes ahead of anything on the import path: the orchestrator's is
+appended last (its modules import each other as they do in their own function in lambda_invoke mode),
+and each step is imported as a package of its own (pipeline_runtime.step_modules).
 """
 
 import sys
 from pathlib import Path
 
-sys.path[:0] = [str(folder) for folder in sorted(Path(__file__).parent.iterdir()) if folder.is_dir()]
+sys.path.append(str(Path(__file__).resolve().parent / "orchestrator"))
 
-from orchestrator import handler  # noqa: E402
+from orchestrator import handler
 
 __all__ = ["handler"]

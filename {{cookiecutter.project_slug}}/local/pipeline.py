@@ -19,7 +19,7 @@ from aws_durable_execution_sdk_python import state as durable_state
 from aws_durable_execution_sdk_python_testing.runner import DurableFunctionTestRunner
 
 from local.quota_guard import QuotaGuard
-from local.template_values import PipelineSettings
+from local.template_values import PROJECT_ROOT, PipelineSettings
 {% if cookiecutter.step_mode == 'lambda_invoke' -%}
 from pipeline_runtime import step_function, storage
 {% else -%}
@@ -27,8 +27,10 @@ from pipeline_runtime import storage
 {% endif -%}
 from pipeline_runtime.context import CURRENT, RecordContext
 from pipeline_runtime.naming import function_name_variable{% if cookiecutter.step_mode == 'lambda_invoke' %}, logical_id{% endif %}
+from pipeline_runtime.step_modules import import_step
 from pipeline_runtime.steps import load_step
 
+FUNCTIONS = PROJECT_ROOT / "functions"
 Handler = Callable[[dict[str, Any], Any], Any]
 HandlerWrapper = Callable[[str, Handler], Handler]
 
@@ -38,9 +40,9 @@ def orchestrator_module() -> ModuleType:
 
 
 def step_modules() -> dict[str, ModuleType]:
-    """Each step's module, in chain order."""
+    """Each step's module, in chain order, imported as the deployed functions import it."""
     steps = importlib.import_module("pipeline_config").STEPS
-    return {step: importlib.import_module(f"{step}_step") for step in steps}
+    return {step: import_step(step, FUNCTIONS / step) for step in steps}
 
 
 def create_resources(

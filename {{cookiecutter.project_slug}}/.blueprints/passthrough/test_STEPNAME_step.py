@@ -3,7 +3,7 @@
 Replace these tests with your own.
 """
 
-import STEPNAME_step as step
+from functions.STEPNAME import STEPNAME_step as step
 
 RECORD = {"data_source": "test.csv", "processing_type": "standard"}
 

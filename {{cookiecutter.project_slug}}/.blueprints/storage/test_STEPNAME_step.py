@@ -5,7 +5,7 @@ What is stored for a record, then stored once, in moto's DynamoDB.
 
 from decimal import Decimal
 
-import STEPNAME_step as step
+from functions.STEPNAME import STEPNAME_step as step
 from local.pipeline import store_directly
 
 RECORD = {"data_source": "TEST.CSV", "processing_type": "standard", "ratio": 0.5}

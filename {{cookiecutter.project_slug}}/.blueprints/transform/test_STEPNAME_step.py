@@ -2,7 +2,7 @@
 
 from datetime import UTC, datetime
 
-import STEPNAME_step as step
+from functions.STEPNAME import STEPNAME_step as step
 
 RECORD = {"data_source": "test.csv", "processing_type": "standard", "extra": 1}
 

@@ -6,7 +6,7 @@ Every schema violation is reported at once; valid records pass through.
 import pytest
 from pydantic import ValidationError
 
-import STEPNAME_step as step
+from functions.STEPNAME import STEPNAME_step as step
 
 VALID = {"data_source": "test.csv", "processing_type": "standard"}
 

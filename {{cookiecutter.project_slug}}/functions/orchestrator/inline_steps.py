@@ -6,7 +6,7 @@ The steps' code is packaged with the orchestrator (functions/durable_step_entry.
 
 from __future__ import annotations
 
-import importlib
+from pathlib import Path
 from typing import Any
 
 from aws_durable_execution_sdk_python import DurableContext, StepError
@@ -18,10 +18,12 @@ from aws_lambda_powertools import Tracer
 from pipeline_config import STEPS, role
 from pipeline_runtime.errors import describe
 from pipeline_runtime.step_calls import failed_call, run_call
+from pipeline_runtime.step_modules import import_step
 from pipeline_runtime.steps import load_step
 
+FUNCTIONS = Path(__file__).resolve().parent.parent  # functions/ here, the function's root when deployed
 # Each step's function of one record (functions/<step>/<step>_step.py); local runs and tests wrap them here.
-STEP_FUNCTIONS = {step: load_step(importlib.import_module(f"{step}_step"), role(step)) for step in STEPS}
+STEP_FUNCTIONS = {step: load_step(import_step(step, FUNCTIONS / step), role(step)) for step in STEPS}
 # A call that fails as a whole is retried by the orchestrator with its records, like a failed invoke.
 tracer = Tracer()  # the orchestrator's (Powertools shares one Tracer per process)
 ONE_ATTEMPT = StepConfig(retry_strategy=lambda _error, _attempts: RetryDecision.no_retry(), serdes=JsonSerDes())

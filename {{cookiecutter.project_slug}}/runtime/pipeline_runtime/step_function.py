@@ -8,7 +8,6 @@ finish on it after an upgrade, so the request formats it sent are still answered
 
 from __future__ import annotations
 
-import importlib
 import json
 import os
 from functools import cache
@@ -20,6 +19,7 @@ from aws_lambda_powertools import Tracer
 from pipeline_runtime.context import CURRENT, RecordContext
 from pipeline_runtime.errors import describe, rejection_errors
 from pipeline_runtime.step_calls import logger, run_call
+from pipeline_runtime.step_modules import import_step
 from pipeline_runtime.steps import Step, load_step
 
 V2_MAX_REPLY_BYTES = 960 * 1024  # what a v2.0 orchestrator's groups expect at most
@@ -81,7 +81,8 @@ def answer_v2_group(records: list[dict[str, Any]], context: Any, record_handler:
 
 @cache
 def deployed_step_module() -> ModuleType:
-    return importlib.import_module(f"{os.environ['STEP_NAME']}_step")
+    """The step's code: `<STEP_NAME>_step.py` at the root of this function's package (LAMBDA_TASK_ROOT)."""
+    return import_step(os.environ["STEP_NAME"], os.environ.get("LAMBDA_TASK_ROOT", "."))
 
 
 @tracer.capture_lambda_handler(capture_response=False)  # joins the orchestrator's trace: records stay out of it

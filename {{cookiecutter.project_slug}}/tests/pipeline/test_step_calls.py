@@ -9,7 +9,7 @@ from types import ModuleType
 from typing import Any
 
 import pytest
-from conftest import STEPS
+from conftest import STEP_MODULES, STEPS
 
 from pipeline_runtime import RecordRejected, TransientStepError, current_message_id, payloads, quotas
 from pipeline_runtime.step_calls import failed_call, reply_is_well_formed, run_call
@@ -87,7 +87,7 @@ def test_a_rejected_record_carries_every_error(lambda_context):
 
 
 def test_the_validating_step_gets_the_body_parsed_and_a_schema_error_rejects(lambda_context):
-    validate = load_step(__import__(f"{STEPS[0]}_step"), "validate")
+    validate = load_step(STEP_MODULES[STEPS[0]], "validate")
     bodies = ['{"data_source": "a.csv", "processing_type": "standard"}', "[1, 2]", "not json", "{}"]
     records = [{"id": f"m-{n}", "status": "ok", "data": body} for n, body in enumerate(bodies)]
 
@@ -152,7 +152,7 @@ def test_a_failed_call_fails_every_record_it_selected_and_keeps_transient_data()
 
 
 def test_the_storing_step_stores_what_it_returns_with_the_validated_original(aws, lambda_context):
-    store = load_step(__import__(f"{STEPS[-1]}_step"), "store")
+    store = load_step(STEP_MODULES[STEPS[-1]], "store")
     originals = [{"records": staged("m-1", data={"original": True})}]
     call = {**request(staged("m-1"), role="store", originals=originals), "step": STEPS[-1]}
 

@@ -3,20 +3,21 @@
 
 from __future__ import annotations
 
-import importlib
 import json
 from types import ModuleType
 
-from conftest import STEPS
+from conftest import STEP_MODULES, STEPS
 
+from local.pipeline import FUNCTIONS
 from pipeline_runtime import step_function
 
-VALIDATION = importlib.import_module(f"{STEPS[0]}_step")
+VALIDATION = STEP_MODULES[STEPS[0]]
 VALID_BODY = '{"data_source": "a.csv", "processing_type": "standard"}'
 
 
 def test_the_deployed_handler_runs_the_step_named_by_step_name(monkeypatch, lambda_context):
     monkeypatch.setenv("STEP_NAME", STEPS[0])
+    monkeypatch.setenv("LAMBDA_TASK_ROOT", str(FUNCTIONS / STEPS[0]))  # the step function's own folder
     step_function.deployed_step_module.cache_clear()
     request = {
         "step": STEPS[0],

@@ -1,0 +1,97 @@
+"""What `sam build` makes is what AWS runs: every supported combination built, imported and run.
+
+Each project's own `make check-build`: sam build without Docker, each function imported from the
+build output in a clean interpreter of its runtime (only its folder, its layers, the standard
+library and the runtime's boto3), one SQS batch through the built orchestrator and step functions,
+every record stored. python3.14 and arm64 cannot run on this machine: those combinations are built
+for python3.13/x86_64, and the report says so.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from conftest import bake, with_template_venv
+from test_deployment import PYTHON_313, sam_cli
+from test_generation import IDS, SUPPORTED_COMBINATIONS, answers_with_defaults, steps_of
+
+pytestmark = [
+    pytest.mark.skipif(shutil.which("make") is None, reason="make is not installed"),
+    pytest.mark.skipif(not PYTHON_313.exists(), reason=f"no Python 3.13 interpreter at {PYTHON_313} for sam build"),
+]
+
+
+def check_build(project: Path) -> tuple[subprocess.CompletedProcess[str], dict]:
+    result = subprocess.run(
+        ["make", "--no-print-directory", "check-build", *with_template_venv(project), f"SAM={sam_cli()}", "ARGS=--json"],
+        cwd=project, capture_output=True, text=True, timeout=900, check=False,
+    )  # fmt: skip
+    start = result.stdout.find("{")
+    report = json.loads(result.stdout[start:]) if start >= 0 else {}
+    return result, report
+
+
+@pytest.mark.parametrize("answers", SUPPORTED_COMBINATIONS, ids=IDS)
+def test_the_built_functions_run_one_batch(baked, answers):
+    project = baked(answers)
+    merged = answers_with_defaults(answers)
+
+    result, report = check_build(project)
+
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert report["problems"] == []
+    assert report["stored"] == report["records"] == min(int(merged["batch_size"]), 5)
+    declared = (merged["runtime"], merged["architecture"])
+    assert (report["declared"]["runtime"], report["declared"]["architecture"]) == declared
+    expected = (("python3.13" if declared[0] == "python3.14" else declared[0]), "x86_64")
+    assert (report["built"]["runtime"], report["built"]["architecture"]) == expected
+    assert len(report["substituted"]) == (declared[0] != expected[0]) + (declared[1] != expected[1])
+    functions = set(report["memory_mb"])
+    if merged["step_mode"] == "lambda_invoke":
+        assert len(functions) == len(steps_of(answers)) + 1
+    else:
+        assert functions == {"OrchestratorFunction"}
+    for usage in report["memory_mb"].values():
+        assert 0 < usage["baseline"] <= usage["peak"] <= usage["limit"]
+    artifact = project / "build" / "check-build" / "artifact"
+    layer = next(artifact.glob("PipelineRuntimeLayer*"))
+    assert (layer / "python" / "pipeline_runtime" / "step_modules.py").is_file()
+    assert not (artifact / "OrchestratorFunction" / "pipeline_runtime").exists()  # shared through the layer
+
+
+HELPERS = {  # the same module name in two steps, each marking the record its own way
+    0: 'def mark(record: dict) -> dict:\n    return {**record, "marked_by_first_step": True}\n',
+    1: 'def mark(record: dict) -> dict:\n    return {**record, "marked_by_second_step": True}\n',
+}
+WRAPPED = """
+
+from .helpers import mark  # the step's own helpers.py, imported relatively
+
+_unmarked = process
+
+
+def process(record):
+    return mark(_unmarked(record))
+"""
+
+
+@pytest.mark.parametrize("step_mode", ["lambda_invoke", "durable_step"])
+def test_two_steps_each_with_their_own_helpers_module(tmp_path, step_mode):
+    project = bake(tmp_path, step_mode=step_mode, runtime="python3.13", architecture="x86_64")
+    steps = steps_of({})
+    for position, helper in HELPERS.items():
+        folder = project / "functions" / steps[position]
+        (folder / "helpers.py").write_text(helper)
+        code = folder / f"{steps[position]}_step.py"
+        code.write_text(code.read_text() + WRAPPED)
+
+    result, report = check_build(project)
+
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert report["stored"] == report["records"] > 0
+    stored = report["sample"]["transformed_data"]
+    assert stored["marked_by_first_step"] is True and stored["marked_by_second_step"] is True
