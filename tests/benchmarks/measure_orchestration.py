@@ -247,7 +247,8 @@ def measure(
         "body_sizes": [len(record["body"].encode()) for record in records],
         "durable_operations": usage.operations,  # what AWS counts against 3,000 and bills
         "payload_bytes_written": usage.persisted_bytes,  # against 100 MB per execution
-        "largest_payload_bytes": usage.largest_payload_bytes,  # against 1 MiB per operation
+        "largest_payload_bytes": usage.largest_payload_bytes,  # against 262,144 bytes per operation
+        "largest_by_kind": usage.largest_by_kind,  # per operation type ("STEP output" ...) and "error" (32,768)
         "result_bytes": usage.result_bytes,  # against 6 MB
         "wall_seconds": round(wall, 3),
     }

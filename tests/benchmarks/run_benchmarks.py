@@ -68,10 +68,22 @@ QUOTA_COLUMNS = [
     ("event_bytes", "event bytes (6 MB)"),
     ("durable_operations", "durable ops (3,000)"),
     ("payload_bytes_written", "payload written (100 MB)"),
-    ("largest_payload_bytes", "largest payload (1 MiB)"),
+    ("largest_payload_bytes", "largest payload (262,144)"),
     ("result_bytes", "result bytes (6 MB)"),
     ("wall_seconds", "wall s"),
 ]
+
+
+# The largest checkpointed payload of each operation type, against 262,144 bytes (errors: 32,768).
+PAYLOAD_KINDS = ["STEP output", "CONTEXT output", "CHAINED_INVOKE input", "CHAINED_INVOKE output", "error"]
+
+
+def kind_limit(kind: str) -> int:
+    return QUOTAS.MAX_ERROR_PAYLOAD_BYTES if kind == "error" else QUOTAS.MAX_OPERATION_PAYLOAD_BYTES
+
+
+def payloads_within_limits(row: dict) -> bool:
+    return all(size <= kind_limit(kind) for kind, size in row["largest_by_kind"].items())
 
 
 def within_quotas(row: dict) -> bool:
@@ -80,8 +92,19 @@ def within_quotas(row: dict) -> bool:
         and row["durable_operations"] <= QUOTAS.MAX_OPERATIONS
         and row["payload_bytes_written"] <= QUOTAS.MAX_PERSISTED_BYTES
         and row["largest_payload_bytes"] <= QUOTAS.MAX_OPERATION_PAYLOAD_BYTES
+        and payloads_within_limits(row)
         and row["result_bytes"] <= QUOTAS.MAX_SYNC_PAYLOAD_BYTES
     )
+
+
+def payload_kind_table(rows: list[dict]) -> str:
+    """One row per execution, one column per operation type: its largest payload, against its limit."""
+    titles = [f"{kind} ({kind_limit(kind):,})" for kind in PAYLOAD_KINDS]
+    lines = ["| mode | body bytes | records | " + " | ".join(titles) + " |", "|" + " --- |" * (3 + len(titles))]
+    for row in rows:
+        cells = [f"{row['largest_by_kind'][kind]:,}" if kind in row["largest_by_kind"] else "-" for kind in PAYLOAD_KINDS]
+        lines.append(f"| {row['orchestrator']} | {row['body_bytes']:,} | {row['records']:,} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
 
 
 def quota_cell(key: str, row: dict) -> str:
@@ -215,6 +238,9 @@ def main() -> int:
             for size in SIZES
         ),
         "every quota-matrix execution within every durable-execution quota": all(map(within_quotas, quota_rows)),
+        "every operation type's largest payload within 262,144 bytes (errors 32,768), in every execution": all(
+            map(payloads_within_limits, quota_rows + worst_rows + rows)
+        ),
         "worst case measured equals the hooks' formula, within 3,000 operations, in every row": all(
             row["durable_operations"] == QUOTAS.worst_case_operations(
                 row["orchestrator"], row["steps"], row["records"], row["record_concurrency"], 3
@@ -326,9 +352,17 @@ mapping can send with that body size: 10,000 records or 6 MB of event.
 
 {table(quota_rows, QUOTA_COLUMNS, quota_cell)}
 
-Bodies beyond the inline limit (96 KiB per payload in `lambda_invoke`, 512 KiB in `durable_step`, less
-when the 64 MB inline budget is shared by more waves and steps) travel through the payload bucket:
-the checkpoints then hold a reference, so operations and bytes no longer grow with the data.
+One durable operation's checkpoint holds at most 262,144 bytes (the service's answer to more: "STEP
+output payload size must be less than or equal to 262144 bytes."), its error object 32,768. The
+largest payload each operation type checkpointed, per execution above:
+
+{payload_kind_table(quota_rows)}
+
+Bodies beyond the inline limit ({QUOTAS.inline_payload_cap("lambda_invoke", steps, 1, 3) // 1024} KiB per
+payload in `lambda_invoke`, whose request carries up to six of them; {QUOTAS.inline_payload_cap("durable_step", steps, 1, 3) // 1024}
+KiB in `durable_step`; less when the 64 MB inline budget is shared by more waves and steps) travel through
+the payload bucket: the checkpoints then hold a reference, so operations and bytes no longer grow with
+the data, and no operation is planned above {QUOTAS.PLANNED_OPERATION_PAYLOAD_BYTES // 1024} KiB.
 
 Largest batch that fits, with these options: `lambda_invoke` {largest_fit["lambda_invoke"]:,} records,
 `durable_step` {largest_fit["durable_step"]:,} (the event source mapping's maximum).

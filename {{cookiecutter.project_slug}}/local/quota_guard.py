@@ -2,7 +2,9 @@
 """AWS's durable-execution quotas, enforced on local runs (the SDK's test runner does not).
 
 On every runner local.pipeline.make_runner builds: operations and payload bytes per execution are
-counted as AWS counts them, and crossing a quota fails the execution as AWS does (a refused
+counted as AWS counts them, every operation's checkpointed payload is held to 262,144 bytes and its
+error to 32,768 (step and child-context results, chained-invoke input and result, callbacks), and
+crossing a quota fails the execution as AWS does, with the service's own message (a refused
 checkpoint, or a refused event). `LOCAL_QUOTA_GUARD=off` only counts, for diagnosis.
 """
 
@@ -29,6 +31,7 @@ from aws_durable_execution_sdk_python_testing.runner import DurableFunctionTestR
 from aws_durable_execution_sdk_python_testing.token import CheckpointToken
 
 from pipeline_runtime.quotas import (
+    MAX_ERROR_PAYLOAD_BYTES,
     MAX_OPERATION_PAYLOAD_BYTES,
     MAX_OPERATIONS,
     MAX_PERSISTED_BYTES,
@@ -51,23 +54,49 @@ def quota_message(quota: str, figure: int, limit: int, unit: str) -> str:
     )
 
 
+def payload_too_large(kind: str, size: int) -> str | None:
+    """The service's answer to a checkpointed payload over its limit ("STEP output payload size must be less than
+    or equal to 262144 bytes." is quoted from the service; the other kinds follow its form), or None."""
+    if size <= MAX_OPERATION_PAYLOAD_BYTES:
+        return None
+    operation, direction = kind.split(" ")
+    return f"{operation} {direction} payload size must be less than or equal to {MAX_OPERATION_PAYLOAD_BYTES} bytes."
+
+
+def error_too_large(size: int) -> str | None:
+    """The testing runner's answer to an error object over its limit (the API model allows more: stricter kept)."""
+    return f"Error object size must be less than {MAX_ERROR_PAYLOAD_BYTES} bytes." if size > MAX_ERROR_PAYLOAD_BYTES else None
+
+
 @dataclass
 class Usage:
     """What one execution has cost so far, as AWS counts it."""
 
     operations: int = 1  # the execution start
     persisted_bytes: int = 0
-    largest_payload_bytes: int = 0
+    largest_payload_bytes: int = 0  # of any one operation
+    largest_by_kind: dict[str, int] = field(default_factory=dict)  # "STEP output", "CHAINED_INVOKE input", "error" ...
     input_bytes: int = 0
     result_bytes: int = 0
     violations: list[str] = field(default_factory=list)
 
+    def saw(self, kind: str, size: int) -> None:
+        self.largest_by_kind[kind] = max(self.largest_by_kind.get(kind, 0), size)
+        if kind != "error":
+            self.largest_payload_bytes = max(self.largest_payload_bytes, size)
 
-def payload_bytes(update: OperationUpdate) -> int:
-    size = len(update.payload.encode()) if update.payload else 0
-    if update.error is not None:
-        size += len(json.dumps(update.error.to_dict()).encode())
-    return size
+
+def payload_kind(update: OperationUpdate) -> str:
+    """What an update's payload is: a chained invoke checkpoints its input, everything else its output."""
+    direction = "input" if update.operation_type is OperationType.CHAINED_INVOKE else "output"
+    return f"{update.operation_type.value} {direction}"
+
+
+def sizes(update: OperationUpdate) -> tuple[int, int]:
+    """Bytes of an update's payload and of its error object (as JSON)."""
+    payload = len(update.payload.encode()) if update.payload else 0
+    error = len(json.dumps(update.error.to_dict()).encode()) if update.error is not None else 0
+    return payload, error
 
 
 class QuotaGuard:
@@ -107,13 +136,18 @@ class QuotaGuard:
                 op.operation_id == operation_id and op.status is OperationStatus.STARTED for op in execution.operations
             )
             if recorded:
-                size = (len(result.encode()) if result else 0) + (
-                    len(json.dumps(error.to_dict()).encode()) if error else 0
-                )
+                size = len(result.encode()) if result else 0
+                error_size = len(json.dumps(error.to_dict()).encode()) if error else 0
+                problem = payload_too_large("CHAINED_INVOKE output", size) or error_too_large(error_size)
                 with self._lock:
                     usage = self.usage.setdefault(parent_arn, Usage())
-                    usage.persisted_bytes += size
-                    usage.largest_payload_bytes = max(usage.largest_payload_bytes, size)
+                    usage.persisted_bytes += size + error_size
+                    usage.saw("CHAINED_INVOKE output", size)
+                    usage.saw("error", error_size)
+                    if problem:
+                        usage.violations.append(problem)
+                if problem and self.enforce:  # the invoke fails with the service's answer instead of its outcome
+                    status, result, error = OperationStatus.FAILED, None, ErrorObject.from_message(problem)
             complete_invoke(parent_arn, operation_id, status, result, error)
 
         def guarded_response(
@@ -136,23 +170,24 @@ class QuotaGuard:
 
     def _charge(self, arn: str, execution: Any, updates: list[OperationUpdate]) -> None:
         known = {operation.operation_id for operation in execution.operations}
-        new_operations, written, result_bytes, problems = 0, 0, None, []
+        new_operations, written, result_bytes, problems, seen = 0, 0, None, [], []
         for update in updates:
-            size = payload_bytes(update)
-            written += size
+            size, error_size = sizes(update)
+            written += size + error_size
             if update.operation_type is OperationType.EXECUTION:  # a large result the SDK checkpoints itself
                 result_bytes = size
-                limit = MAX_SYNC_PAYLOAD_BYTES
+                if size > MAX_SYNC_PAYLOAD_BYTES:
+                    problems.append(quota_message("the execution's result", size, MAX_SYNC_PAYLOAD_BYTES, "bytes"))
             else:
-                limit = MAX_OPERATION_PAYLOAD_BYTES
                 if update.operation_id not in known:
                     known.add(update.operation_id)
                     new_operations += 1
                 if update.action is OperationAction.RETRY:  # each retry of a step is billed as an operation
                     new_operations += 1
-            if size > limit:
-                what = f"the payload of {update.operation_type.value} operation '{update.name or update.operation_id}'"
-                problems.append(quota_message(what, size, limit, "bytes"))
+                seen.append((payload_kind(update), size))
+                problems += filter(None, [payload_too_large(payload_kind(update), size)])
+            seen.append(("error", error_size))
+            problems += filter(None, [error_too_large(error_size)])
         with self._lock:
             usage = self.usage.setdefault(arn, Usage())
             if usage.operations + new_operations > MAX_OPERATIONS:
@@ -183,7 +218,8 @@ class QuotaGuard:
                 )
             usage.operations += new_operations
             usage.persisted_bytes += written
-            usage.largest_payload_bytes = max([usage.largest_payload_bytes, *(payload_bytes(u) for u in updates)])
+            for kind, size in seen:
+                usage.saw(kind, size)
             if result_bytes is not None:
                 usage.result_bytes = result_bytes
 
@@ -208,10 +244,12 @@ class QuotaGuard:
         """The largest figures over every execution so far (what a benchmark compares with the quotas)."""
         with self._lock:
             usages = list(self.usage.values())
+        kinds = {kind for u in usages for kind in u.largest_by_kind}
         return Usage(
             operations=max((u.operations for u in usages), default=0),
             persisted_bytes=max((u.persisted_bytes for u in usages), default=0),
             largest_payload_bytes=max((u.largest_payload_bytes for u in usages), default=0),
+            largest_by_kind={kind: max(u.largest_by_kind.get(kind, 0) for u in usages) for kind in sorted(kinds)},
             input_bytes=max((u.input_bytes for u in usages), default=0),
             result_bytes=max((u.result_bytes for u in usages), default=0),
             violations=[v for u in usages for v in u.violations],

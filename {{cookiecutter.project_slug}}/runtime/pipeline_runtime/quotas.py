@@ -1,10 +1,20 @@
 # Template-owned: regenerated on update (cruft update). Your code: functions/<step>/, tests/unit/.
 """AWS quotas a deployed pipeline lives under, and the plan that keeps every batch inside them.
 
-The only copy: the template's hooks load this file to check the options, the
-orchestrator plans each batch with it, and local runs enforce the same figures. Sizes are bytes;
-Lambda's "6 MB" payload limit is 6,291,456 bytes and "1 MB" payloads 1,048,576; the durable
-"100 MB" is taken as 100,000,000, the stricter reading, so local runs never pass what AWS refuses.
+The only copy: the template's hooks load this file to check the options, the orchestrator plans
+each batch with it, and local runs enforce the same figures. Sizes are bytes. Where sources disagree
+the stricter figure is planned for, and the comment says so. Sources, read 2026-12:
+
+- durable executions: the Lambda quotas page, "Durable functions" (3,000 operations, 100 MB written);
+- one operation's checkpoint: 262,144 bytes, the service's own answer to a larger step result
+  ("STEP output payload size must be less than or equal to 262144 bytes.", quoted in the durable SDK's
+  exceptions_test.py and its issue 342), the SDK's CHECKPOINT_SIZE_LIMIT_BYTES, and the .NET SDK's
+  PR 2411; the Lambda API model's 1 MB for OperationUpdate.Payload is not what the service enforces;
+- error objects: the SDK testing runner's MAX_ERROR_PAYLOAD_SIZE_BYTES, 32,768 (the API model allows
+  1 MB for all error fields: the stricter is planned for);
+- 6 MB synchronous payloads, SQS 1 MiB messages, DynamoDB's 400 KB items and 32 nesting levels and
+  its numbers: the Lambda, SQS and DynamoDB quota pages. "6 MB" is taken as 6,291,456 bytes and the
+  durable "100 MB" as 100,000,000, the stricter readings.
 """
 
 from __future__ import annotations
@@ -16,20 +26,22 @@ MIB = 1024 * 1024
 # What AWS enforces. Durable execution quotas are hard limits: they cannot be raised.
 MAX_OPERATIONS = 3000  # durable operations per execution
 MAX_PERSISTED_BYTES = 100_000_000  # payload written per execution, summed: "100 MB" read the stricter way
-MAX_OPERATION_PAYLOAD_BYTES = MIB  # one step result, chained-invoke input or result, child context
+MAX_OPERATION_PAYLOAD_BYTES = 262_144  # one step or child-context result, chained-invoke input or result, callback
+MAX_ERROR_PAYLOAD_BYTES = 32_768  # one operation's error object, as JSON
 MAX_SYNC_PAYLOAD_BYTES = 6 * MIB  # the ESM invokes synchronously: the batch event, and the return value
 MAX_SQS_MESSAGE_BYTES = MIB  # body and message attributes together
 MAX_BATCH_RECORDS = 10_000  # records in one SQS event source mapping batch
 MAX_DYNAMODB_ITEM_BYTES = 400 * 1024  # attribute names and values together
+MAX_DYNAMODB_NESTING = 32  # levels of maps and lists inside an item's attribute
+MAX_DYNAMODB_NUMBER_DIGITS = 38  # significant digits of a number
+DYNAMODB_NUMBER_RANGE = (1e-130, 9.9999999999999999999999999999999999999e125)  # magnitudes of a non-zero number
 
 # The plan. Records travel between steps inline, in the checkpointed payloads, while that stays
 # small; otherwise through the payload bucket, the checkpoints holding only a reference.
+PLANNED_OPERATION_PAYLOAD_BYTES = 224 * 1024  # the most one operation is planned to hold: 32 KiB under the limit
 INLINE_BUDGET_BYTES = 64 * MIB  # inline payload one execution may write, leaving room for the event and references
-MAX_INLINE_PAYLOAD_BYTES = {  # the most one inline payload holds (the SDK sends a checkpoint in batches of 750 KiB)
-    "lambda_invoke": 96 * 1024,  # a step's request may carry up to 2 x attempts of them
-    "durable_step": 512 * 1024,  # only a step's result is checkpointed
-}
-REQUEST_BUDGET_BYTES = 640 * 1024  # one lambda_invoke request: under the SDK's 750 KiB checkpoint batch
+ENVELOPE_BYTES = 2 * 1024  # a request's or reply's own fields around its payloads
+REQUEST_PAYLOADS = 2  # a lambda_invoke request carries up to this many payloads per attempt: sources and originals
 MAX_RECORD_BYTES = 6 * MIB  # one record's data after a step (UTF-8 JSON); larger is dead-lettered as payload_too_large
 STORED_ITEM_INLINE_BYTES = 350_000  # a stored item larger than this keeps its data in the bucket, the item a pointer
 MAX_STEP_THREADS = 64  # records one step call runs at once, whatever record_concurrency says
@@ -77,14 +89,15 @@ def invocations_when_nothing_fails(
 
 
 def inline_payload_cap(step_mode: str, step_count: int, waves: int, attempts: int) -> int:
-    """Largest inline payload for a batch planned this way; the checkpoints' inline bytes then stay within
-    INLINE_BUDGET_BYTES. A lambda_invoke call writes its request (up to 2 x attempts payloads) and its reply."""
-    payloads_per_call = 2 * attempts + 1 if step_mode == "lambda_invoke" else 1
+    """Largest inline payload for a batch planned this way. Every operation then stays within
+    PLANNED_OPERATION_PAYLOAD_BYTES: a durable_step call's result holds one payload; a lambda_invoke
+    request holds up to REQUEST_PAYLOADS x attempts (its reply one). The checkpoints' inline bytes stay
+    within INLINE_BUDGET_BYTES: a lambda_invoke call writes its request and its reply."""
+    room = PLANNED_OPERATION_PAYLOAD_BYTES - ENVELOPE_BYTES
+    per_operation = room // (REQUEST_PAYLOADS * attempts) if step_mode == "lambda_invoke" else room
+    payloads_per_call = REQUEST_PAYLOADS * attempts + 1 if step_mode == "lambda_invoke" else 1
     share = INLINE_BUDGET_BYTES // (max(1, waves) * step_count * attempts * payloads_per_call)
-    cap = min(MAX_INLINE_PAYLOAD_BYTES[step_mode], share)
-    if step_mode == "lambda_invoke":  # a request carries up to `attempts` sources and as many originals
-        cap = min(cap, REQUEST_BUDGET_BYTES // (2 * attempts))
-    return cap
+    return min(per_operation, share)
 
 
 def retry_delays(

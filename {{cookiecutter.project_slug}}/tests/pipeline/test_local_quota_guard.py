@@ -1,8 +1,9 @@
 # Template-owned: regenerated on update (cruft update). Your code: functions/<step>/, tests/unit/.
 """Local runs fail where AWS would: each durable-execution quota, crossed by one, and met exactly.
 
-The SDK's test runner enforces none of these but the chained-invoke payload; local/quota_guard.py
-does, on every runner local.pipeline.make_runner builds.
+The SDK's test runner enforces few of these (a 1 MiB chained-invoke payload, 32,768-byte errors in
+checkpoints); local/quota_guard.py enforces them all, with the service's own messages, on every runner
+local.pipeline.make_runner builds.
 """
 
 from __future__ import annotations
@@ -10,14 +11,16 @@ from __future__ import annotations
 import json
 
 import pytest
-from aws_durable_execution_sdk_python import DurableContext, durable_execution
+from aws_durable_execution_sdk_python import DurableContext, InvokeError, StepError, durable_execution
 from aws_durable_execution_sdk_python.config import MapConfig, StepConfig, StepSemantics
 from aws_durable_execution_sdk_python.execution import InvocationStatus
+from aws_durable_execution_sdk_python.retries import RetryDecision
 from aws_durable_execution_sdk_python.serdes import JsonSerDes
 
 from local import pipeline
 from local.quota_guard import QuotaGuard, RequestTooLargeError
 from pipeline_runtime.quotas import (
+    MAX_ERROR_PAYLOAD_BYTES,
     MAX_OPERATION_PAYLOAD_BYTES,
     MAX_OPERATIONS,
     MAX_PERSISTED_BYTES,
@@ -26,11 +29,14 @@ from pipeline_runtime.quotas import (
 
 # START is checkpointed before the body runs, so the result travels alone, whatever its size.
 ALONE = StepConfig(step_semantics=StepSemantics.AT_MOST_ONCE_PER_RETRY, serdes=JsonSerDes())
+ONCE = StepConfig(retry_strategy=lambda _error, _attempts: RetryDecision.no_retry(), serdes=JsonSerDes())
 
 
-def run(handler, event: str = "{}", guard: QuotaGuard | None = None):
+def run(handler, event: str = "{}", guard: QuotaGuard | None = None, functions: dict | None = None):
     guard = guard or QuotaGuard(enforce=True)
     with pipeline.make_runner(orchestrator=handler, quota_guard=guard) as runner:
+        for name, function in (functions or {}).items():
+            runner.register_function(name, function)
         result = runner.run(input=event, execution_timeout=120)
     [usage] = guard.usage.values()
     return result, usage
@@ -74,15 +80,85 @@ def test_one_operation_over_the_quota_fails_the_execution():
     assert usage.operations <= MAX_OPERATIONS
 
 
-def test_an_operation_payload_of_exactly_1_mib_passes():
+STEP_REFUSED = "STEP output payload size must be less than or equal to 262144 bytes."  # the service's words
+
+
+def test_a_step_result_of_exactly_262144_bytes_passes():
     result, usage = run(steps_returning(1, MAX_OPERATION_PAYLOAD_BYTES))
     assert result.status is InvocationStatus.SUCCEEDED
-    assert usage.largest_payload_bytes == MAX_OPERATION_PAYLOAD_BYTES
+    assert usage.largest_by_kind["STEP output"] == MAX_OPERATION_PAYLOAD_BYTES == 262_144
 
 
-def test_an_operation_payload_one_byte_over_1_mib_fails_the_execution():
-    result, _usage = run(steps_returning(1, MAX_OPERATION_PAYLOAD_BYTES + 1))
-    assert_refused(result, "the payload of STEP operation 's0' would be 1,048,577 bytes")
+def test_a_step_result_one_byte_over_fails_the_execution_with_the_services_message():
+    result, usage = run(steps_returning(1, MAX_OPERATION_PAYLOAD_BYTES + 1))
+    assert result.status is InvocationStatus.FAILED
+    assert STEP_REFUSED in result.error.message
+    assert usage.violations == [STEP_REFUSED]
+
+
+def invoking(input_bytes: int):
+    """Calls `target` with a JSON string of exactly `input_bytes` bytes; returns what it answered or why it failed."""
+
+    @durable_execution
+    def handler(event: dict, context: DurableContext) -> str:
+        try:
+            return context.invoke("target", "i" * (input_bytes - 2), name="call")[:20]
+        except InvokeError as error:
+            return f"failed: {error}"
+
+    return handler
+
+
+def answering(result_bytes: int):
+    return {"target": lambda _event, _context: "o" * (result_bytes - 2)}
+
+
+def test_a_chained_invoke_input_and_result_of_exactly_262144_bytes_pass():
+    result, usage = run(invoking(MAX_OPERATION_PAYLOAD_BYTES), functions=answering(MAX_OPERATION_PAYLOAD_BYTES))
+    assert result.status is InvocationStatus.SUCCEEDED and json.loads(result.result) == "o" * 20
+    assert usage.largest_by_kind["CHAINED_INVOKE input"] == usage.largest_by_kind["CHAINED_INVOKE output"] == 262_144
+
+
+def test_a_chained_invoke_input_one_byte_over_fails_the_execution():
+    result, _usage = run(invoking(MAX_OPERATION_PAYLOAD_BYTES + 1), functions=answering(10))
+    assert result.status is InvocationStatus.FAILED
+    assert "CHAINED_INVOKE input payload size must be less than or equal to 262144 bytes." in result.error.message
+
+
+def test_a_chained_invoke_result_one_byte_over_fails_the_invoke():
+    result, usage = run(invoking(10), functions=answering(MAX_OPERATION_PAYLOAD_BYTES + 1))
+    assert result.status is InvocationStatus.SUCCEEDED  # the handler saw the invoke fail, as in AWS
+    assert "CHAINED_INVOKE output payload size must be less than or equal to 262144 bytes." in json.loads(result.result)
+    assert len(usage.violations) == 1
+
+
+def failing_with(message_chars: int):
+    """One step that fails once (no retry) with a message of `message_chars` characters."""
+
+    @durable_execution
+    def handler(event: dict, context: DurableContext) -> str:
+        def fail(_step):
+            raise ValueError("e" * message_chars)
+
+        try:
+            context.step(fail, name="fails", config=ONCE)
+        except StepError:
+            return "failed"
+        return "passed"
+
+    return handler
+
+
+def test_an_error_object_of_exactly_32768_bytes_passes_and_one_byte_more_fails_the_execution():
+    _result, probe = run(failing_with(100))
+    overhead = probe.largest_by_kind["error"] - 100  # the error object's fields around its message
+    within, usage = run(failing_with(MAX_ERROR_PAYLOAD_BYTES - overhead))
+    assert within.status is InvocationStatus.SUCCEEDED
+    assert usage.largest_by_kind["error"] == MAX_ERROR_PAYLOAD_BYTES == 32_768
+
+    over, usage = run(failing_with(MAX_ERROR_PAYLOAD_BYTES - overhead + 1))
+    assert over.status is InvocationStatus.FAILED
+    assert usage.violations == ["Error object size must be less than 32768 bytes."]
 
 
 def test_an_event_of_exactly_6_mb_starts():

@@ -50,7 +50,8 @@ def run(records: list[dict[str, Any]], wrap_step=None):
 def within_quotas(usage) -> None:
     assert usage.operations <= quotas.MAX_OPERATIONS
     assert usage.persisted_bytes <= quotas.MAX_PERSISTED_BYTES
-    assert usage.largest_payload_bytes <= quotas.MAX_OPERATION_PAYLOAD_BYTES
+    assert usage.largest_payload_bytes <= quotas.PLANNED_OPERATION_PAYLOAD_BYTES < quotas.MAX_OPERATION_PAYLOAD_BYTES
+    assert usage.largest_by_kind.get("error", 0) <= quotas.MAX_ERROR_PAYLOAD_BYTES
     assert usage.input_bytes <= quotas.MAX_SYNC_PAYLOAD_BYTES
     assert usage.result_bytes <= quotas.MAX_SYNC_PAYLOAD_BYTES
 
@@ -77,7 +78,7 @@ def test_the_largest_batch_these_options_allow_is_stored_within_every_quota(aws,
 def test_a_batch_failing_everywhere_it_can_costs_the_worst_case_and_no_more(aws, settings, monkeypatch, waves):
     # Every step call fails transiently until its last attempt, staging and settling fail until theirs:
     # the durable operations counted are exactly what the hooks allow for.
-    staged_size = quotas.MAX_INLINE_PAYLOAD_BYTES[STEP_MODE]  # each record alone overflows a checkpoint: staged
+    staged_size = quotas.inline_payload_cap(STEP_MODE, len(STEPS), 1, ATTEMPTS)  # each record alone is staged
     records = [sqs_record(body_of(staged_size), receive_count=settings.max_receive_count) for _ in range(2 * waves)]
     monkeypatch.setenv("RECORD_CONCURRENCY", "2")
     last_step_fails = {record["messageId"] for record in records[::2]}  # one per wave ends in the DLQ: settling works
