@@ -65,7 +65,9 @@ def payload_too_large(kind: str, size: int) -> str | None:
 
 def error_too_large(size: int) -> str | None:
     """The testing runner's answer to an error object over its limit (the API model allows more: stricter kept)."""
-    return f"Error object size must be less than {MAX_ERROR_PAYLOAD_BYTES} bytes." if size > MAX_ERROR_PAYLOAD_BYTES else None
+    if size <= MAX_ERROR_PAYLOAD_BYTES:
+        return None
+    return f"Error object size must be less than {MAX_ERROR_PAYLOAD_BYTES} bytes."
 
 
 @dataclass

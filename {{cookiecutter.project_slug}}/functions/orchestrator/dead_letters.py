@@ -9,14 +9,13 @@ as a whole is not sent twice.
 
 from __future__ import annotations
 
-import json
 import os
 from datetime import UTC, datetime
 from typing import Any
 
 from botocore.exceptions import ClientError
 
-from pipeline_runtime import clients
+from pipeline_runtime import clients, storable
 from pipeline_runtime.quotas import MAX_SQS_MESSAGE_BYTES
 
 MAX_DETAIL_ATTRIBUTE_CHARS = 4000  # the failure_detail attribute; the ledger keeps more
@@ -60,7 +59,7 @@ def send_to_dead_letter_queue(message_id: str, body: str, reason: str, detail: A
     found = dynamodb.get_item(TableName=table, Key=clients.to_dynamodb(key), ConsistentRead=True).get("Item")
     if found:
         return f"already {clients.from_dynamodb(found).get('status', 'stored')}"
-    full_detail = json.dumps(detail, ensure_ascii=False)
+    full_detail = storable.dumps(detail, ensure_ascii=False)
     attributes = fitting_attributes(body, message_id, reason, full_detail[:MAX_DETAIL_ATTRIBUTE_CHARS], execution_id)
     sent = clients.client("sqs").send_message(
         QueueUrl=os.environ["DEAD_LETTER_QUEUE_URL"],

@@ -16,12 +16,13 @@ from pipeline_runtime import payloads
 
 logger = Logger()
 
+REJECTIONS = ("validation_failed", "invalid_body")  # the message itself is refused
 SEND_ATTEMPTS = 3  # quick retries of one record's send inside the step; the step itself retries the bucket
 
 
 def reason_and_detail(ending: dict[str, Any]) -> tuple[str, Any]:
-    if ending["status"] == "rejected":
-        return "validation_failed", ending["errors"]
+    if ending["status"] == "rejected":  # by the first step's schema, or at the door (invalid_body)
+        return ending.get("reason", "validation_failed"), ending["errors"]
     if ending["status"] == "too_large":
         return "payload_too_large", {"step": ending["step"], "bytes": ending["bytes"], "limit": ending["limit"]}
     error = ending["error"]
@@ -75,5 +76,5 @@ def settle(
             counts["duplicates"] += 1
         else:  # sent now, or by an earlier execution
             logger.warning("record dead-lettered", extra={**extra, "outcome": sent})
-            counts["rejected" if reason == "validation_failed" else "dead_lettered"] += 1
+            counts["rejected" if reason in REJECTIONS else "dead_lettered"] += 1
     return {**counts, "retry": retry}

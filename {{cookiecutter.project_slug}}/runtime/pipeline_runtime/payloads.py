@@ -14,7 +14,7 @@ import os
 from decimal import Decimal
 from typing import Any
 
-from pipeline_runtime import clients
+from pipeline_runtime import clients, storable
 
 Record = dict[str, Any]
 Payload = dict[str, Any]
@@ -32,7 +32,7 @@ def bucket() -> str:
 
 def encoded_size(value: Any) -> int:
     """Bytes `value` takes in a checkpoint: the SDK serialises with json.dumps, non-ASCII as \\uXXXX."""
-    return len(json.dumps(value))
+    return len(storable.dumps(value))
 
 
 def utf8_size(value: Any) -> int:
@@ -54,7 +54,7 @@ def plain_number(value: Any) -> Any:
 
 
 def json_bytes(value: Any) -> bytes:
-    return json.dumps(value, ensure_ascii=False, default=plain_number).encode("utf-8")
+    return storable.dumps(value, ensure_ascii=False, default=plain_number).encode("utf-8")
 
 
 def put_json(key: str, value: Any) -> int:

@@ -24,6 +24,7 @@ from pipeline_runtime.context import CURRENT, RecordContext, invocation_log_keys
 from pipeline_runtime.errors import describe, is_transient, rejection_errors
 from pipeline_runtime.quotas import MAX_RECORD_BYTES, MAX_STEP_THREADS
 from pipeline_runtime.steps import Step
+from pipeline_runtime.storable import UnstorableRecord, storage_problems
 
 logger = Logger()
 
@@ -46,17 +47,19 @@ def run_record(
     except Exception as error:  # this record's outcome, never the call's
         errors = rejection_errors(error)
         if errors is not None:
-            logger.info("record rejected", extra={"message_id": message_id, "errors": errors})
-            return {**result, "status": "rejected", "errors": errors}
+            reason = getattr(error, "reason", "validation_failed")  # InvalidBody: refused at the door
+            logger.info("record rejected", extra={"message_id": message_id, "reason": reason, "errors": errors})
+            return {**result, "status": "rejected", "reason": reason, "errors": errors}
         failure = describe(error)
         logger.exception("record failed", extra={"message_id": message_id, "error_type": failure["type"]})
         if is_transient(failure):  # it goes again: with the data it came with
             return {**result, "status": "transient", "error": failure, "data": record["data"]}
         return {**result, "status": "failed", "error": failure}
-    try:
-        size = payloads.utf8_size(data)
-    except (TypeError, ValueError) as error:  # not JSON: it could not travel to the next step
-        return {**result, "status": "failed", "error": describe(error)}
+    problems = storage_problems(data)
+    if problems:  # it could never travel on or be stored: no retry can change that
+        logger.info("record unstorable", extra={"message_id": message_id, "errors": problems})
+        return {**result, "status": "rejected", "reason": UnstorableRecord.reason, "errors": problems}
+    size = payloads.utf8_size(data)
     if size > MAX_RECORD_BYTES:
         return {**result, "status": "too_large", "bytes": size, "limit": MAX_RECORD_BYTES}
     return {**result, "status": "ok", "data": data}

@@ -8,7 +8,6 @@ finish on it after an upgrade, so the request formats it sent are still answered
 
 from __future__ import annotations
 
-import json
 import os
 from functools import cache
 from types import ModuleType
@@ -16,6 +15,7 @@ from typing import Any
 
 from aws_lambda_powertools import Tracer
 
+from pipeline_runtime import storable
 from pipeline_runtime.context import CURRENT, RecordContext
 from pipeline_runtime.errors import describe, rejection_errors
 from pipeline_runtime.step_calls import logger, run_call
@@ -63,17 +63,17 @@ def answer_v2_group(records: list[dict[str, Any]], context: Any, record_handler:
     for position, record in enumerate(records):
         try:
             result: dict[str, Any] = {"ok": record_handler(record, context)}
-            result_size = len(json.dumps(result)) + 2
+            result_size = len(storable.dumps(result)) + 2
         except Exception as error:  # that record's failure, as v2.0 reported it
             logger.exception("record failed", extra={"message_id": record.get("message_id")})
             result = {"error": describe(error)}
-            result_size = len(json.dumps(result)) + 2
+            result_size = len(storable.dumps(result)) + 2
         if size + result_size > V2_MAX_REPLY_BYTES:
             if results:  # v2.0 sends this record and the rest again
                 results += [{"error": {"type": "ReplyFull", "message": "sent again"}}] * (len(records) - position)
                 break
             result = {"error": {"type": "StepResultTooLarge", "message": f"{result_size} bytes"}}
-            result_size = len(json.dumps(result)) + 2
+            result_size = len(storable.dumps(result)) + 2
         results.append(result)
         size += result_size
     return {"results": results}

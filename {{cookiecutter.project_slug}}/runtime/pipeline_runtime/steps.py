@@ -8,7 +8,6 @@ the last returns is stored. A v2 `handler(event, context)` still runs, with a wa
 
 from __future__ import annotations
 
-import json
 import warnings
 from collections.abc import Callable
 from functools import cache
@@ -20,20 +19,11 @@ from aws_lambda_powertools import Logger
 from pipeline_runtime import storage
 from pipeline_runtime.context import current_record
 from pipeline_runtime.errors import MalformedStepOutput, RecordRejected
+from pipeline_runtime.storable import UnstorableRecord, parse_body, storage_problems
 
 logger = Logger()
 
 Step = Callable[[Any], Any]  # one record's input data -> its output data, raising to fail it
-
-
-def parse_body(body: str) -> dict[str, Any]:
-    try:
-        record = json.loads(body)
-    except (TypeError, ValueError) as error:
-        raise RecordRejected([f"body is not valid JSON: {error}"]) from None
-    if not isinstance(record, dict):
-        raise RecordRejected([f"body must be a JSON object, got {type(record).__name__}"])
-    return record
 
 
 def process_form(process: Callable[[dict[str, Any]], Any], role: str) -> Step:
@@ -41,7 +31,12 @@ def process_form(process: Callable[[dict[str, Any]], Any], role: str) -> Step:
         result = process(parse_body(data) if role == "validate" else data)
         if not isinstance(result, dict):
             raise MalformedStepOutput(f"process() must return the record as a dict, got {type(result).__name__}")
-        return storage.store(current_record(), result) if role == "store" else result
+        if role != "store":
+            return result
+        problems = storage_problems(result)  # before the write; what other steps return is checked by the runtime
+        if problems:
+            raise UnstorableRecord(problems)
+        return storage.store(current_record(), result)
 
     return run
 
@@ -60,6 +55,7 @@ def handler_form(handler: Callable[[dict[str, Any], Any], Any], role: str) -> St
         record = current_record()
         event: dict[str, Any] = {"message_id": record.message_id}
         if role == "validate":
+            parse_body(data)  # the door holds for a v2 step too: a body that can never be stored goes at once
             event["body"] = data
         elif role == "transform":
             event["record"] = data

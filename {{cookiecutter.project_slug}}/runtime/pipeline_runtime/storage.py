@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
-from pipeline_runtime import clients
+from pipeline_runtime import clients, storable
 from pipeline_runtime.claim_check import fit_item
 from pipeline_runtime.errors import TransientStepError
 
@@ -48,7 +48,7 @@ def build_item(record: RecordContext, stored: dict[str, Any], stored_at: datetim
 
 
 def for_dynamodb(item: dict[str, Any]) -> dict[str, Any]:
-    return json.loads(json.dumps(item), parse_float=Decimal)  # DynamoDB takes Decimal, not float
+    return json.loads(storable.dumps(item), parse_float=Decimal)  # DynamoDB takes Decimal, not float
 
 
 def put_once(item: dict[str, Any]) -> bool:

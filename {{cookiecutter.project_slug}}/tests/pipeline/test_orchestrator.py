@@ -111,7 +111,7 @@ def test_redelivered_invalid_record_is_dead_lettered_once(aws):
     assert first["counts"]["rejected"] == second["counts"]["rejected"] == 1
     assert len(aws.dead_letters()) == 1
     [marker] = aws.ledger()
-    assert marker["status"] == "dead_lettered" and marker["reason"] == "validation_failed"
+    assert marker["status"] == "dead_lettered" and marker["reason"] == "invalid_body"  # not JSON: refused at the door
     assert aws.stored_items() == []
 
 
@@ -142,7 +142,7 @@ def test_permanent_failure_is_reported_for_redelivery(aws, monkeypatch):
     assert aws.dead_letters() == []  # SQS redelivers it; not dead-lettered yet
 
 
-def test_a_step_answer_the_chain_cannot_carry_fails_that_record_only(aws, monkeypatch):
+def test_a_step_answer_the_chain_cannot_carry_dead_letters_that_record_only(aws, monkeypatch):
     monkeypatch.setenv("MAX_RECEIVE_COUNT", "3")
     broken, healthy = sqs_record(REFERENCE_MESSAGE), sqs_record(REFERENCE_MESSAGE)
     middle = STEPS[1]
@@ -160,7 +160,10 @@ def test_a_step_answer_the_chain_cannot_carry_fails_that_record_only(aws, monkey
 
     assert result.status is InvocationStatus.SUCCEEDED, result.error
     output = json.loads(result.result)
-    assert output["batchItemFailures"] == [{"itemIdentifier": broken["messageId"]}]
+    assert output["batchItemFailures"] == []  # no retry can make a set JSON: dead-lettered at once
+    [dead] = aws.dead_letters()
+    assert dead["MessageAttributes"]["failure_reason"]["StringValue"] == "unstorable_record"
+    assert "a set, which JSON cannot carry" in dead["MessageAttributes"]["failure_detail"]["StringValue"]
     assert [item["record_id"] for item in aws.stored_items()] == [healthy["messageId"]]
 
 

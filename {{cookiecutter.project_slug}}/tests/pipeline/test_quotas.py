@@ -198,7 +198,7 @@ def test_the_result_stays_small_whatever_fails(aws, monkeypatch):
 
 @pytest.mark.parametrize("room", [0, 120], ids=["body-alone-fills-sqs-limit", "room-for-some-attributes"])
 def test_dead_lettering_a_body_near_1_mib_keeps_it_unchanged_and_the_detail_in_the_ledger(aws, room):
-    body = "n" * (quotas.MAX_SQS_MESSAGE_BYTES - room)  # not JSON: rejected by validation
+    body = "n" * (quotas.MAX_SQS_MESSAGE_BYTES - room)  # not JSON: refused at the door
     invalid = sqs_record(body)
 
     output, usage, _result = run([invalid, sqs_record(REFERENCE_MESSAGE)])
@@ -210,7 +210,7 @@ def test_dead_lettering_a_body_near_1_mib_keeps_it_unchanged_and_the_detail_in_t
     attributes = {name: value["StringValue"] for name, value in dead.get("MessageAttributes", {}).items()}
     assert dead_letters.message_size(body, attributes) <= quotas.MAX_SQS_MESSAGE_BYTES
     [marker] = [item for item in aws.ledger() if item["status"] == "dead_lettered"]
-    assert marker["record_id"] == invalid["messageId"] and marker["reason"] == "validation_failed"
+    assert marker["record_id"] == invalid["messageId"] and marker["reason"] == "invalid_body"
     assert marker["dead_letter_message_id"] == dead["MessageId"]
     assert json.loads(marker["failure_detail"])[0].startswith("body is not valid JSON")
     if room:

@@ -103,15 +103,17 @@ def test_the_validating_step_gets_the_body_parsed_and_a_schema_error_rejects(lam
     }
 
 
-def test_an_answer_the_chain_cannot_carry_fails_that_record(lambda_context):
+def test_an_answer_the_chain_cannot_carry_ends_that_record_alone(lambda_context):
     module = ModuleType("odd_step")
     module.process = lambda record: "not a record" if record["n"] == "m-1" else {"tags": {"a"}}
 
-    reply = run_call(request(staged("m-1", "m-2")), load_step(module, "transform"), lambda_context)
+    reply = run_call(request(staged("m-1", "m-2", "m-3")), load_step(module, "transform"), lambda_context)
 
-    first, second = reply["output"]["records"]
+    first, second, third = reply["output"]["records"]
     assert first["status"] == "failed" and first["error"]["type"] == "MalformedStepOutput"
-    assert second["status"] == "failed" and second["error"]["type"] == "TypeError"
+    assert second["status"] == "rejected" and second["reason"] == "unstorable_record"  # no retry makes a set JSON
+    assert second["errors"] == ["record.tags: a set, which JSON cannot carry"]
+    assert third["status"] == "rejected"
 
 
 def test_a_record_grown_past_the_limit_is_too_large_not_failed(lambda_context):
