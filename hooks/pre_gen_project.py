@@ -26,6 +26,13 @@ from types import ModuleType
 from typing import Any
 
 RESERVED_STEP_NAMES = {"orchestrator"}  # OrchestratorFunction and functions/orchestrator/ exist already
+# In durable_step mode sam build installs the packages the functions import beside each step's folder: a step
+# named like one would merge its folder into that package's. Their top-level import names:
+SHIPPED_PACKAGES = {
+    "annotated_types", "aws_durable_execution_sdk_python", "aws_lambda_powertools", "aws_xray_sdk", "boto3",
+    "botocore", "dateutil", "jmespath", "pydantic", "pydantic_core", "s3transfer", "six", "typing_extensions",
+    "typing_inspection", "urllib3", "wrapt",
+}  # fmt: skip
 MAX_STEPS = 20
 MAX_STEP_NAME = 40
 MAX_FREE_TEXT = 1000
@@ -192,6 +199,15 @@ def check_step_names(answers: dict) -> list[Problem]:
         elif keyword.iskeyword(step) or step in RESERVED_STEP_NAMES:
             problems.append(
                 Problem("step_names", step, "a name that is not a Python keyword or 'orchestrator'", "it would clash")
+            )
+        elif step in SHIPPED_PACKAGES:
+            problems.append(
+                Problem(
+                    "step_names",
+                    step,
+                    "a name that is not a package the functions ship with (" + ", ".join(sorted(SHIPPED_PACKAGES)) + ")",
+                    "sam build installs that package into the same folder as the step's code",
+                )
             )
     for step in sorted({s for s in steps if steps.count(s) > 1}):
         problems.append(Problem("step_names", step, "each step named once", "one function per step"))
@@ -373,6 +389,31 @@ def check_operations(answers: dict) -> list[Problem]:
     ]
 
 
+def check_memory(answers: dict) -> list[Problem]:
+    """Every function's MemorySize, within Lambda's range and large enough for the batch these options allow."""
+    quotas = load_quotas()
+    memory, problems = check_range(
+        answers, "memory_size_mb", quotas.MIN_MEMORY_MB, quotas.MAX_MEMORY_MB, "Lambda's MemorySize range in MB"
+    )
+    plan = batch_plan(answers)
+    if memory is None or plan is None:
+        return problems
+    smallest = quotas.smallest_memory_mb(plan["step_mode"], plan["batch_size"])
+    if memory < smallest:
+        held = "the batch's 6 MB event, " if plan["step_mode"] == "durable_step" else ""
+        problems.append(
+            Problem(
+                "memory_size_mb",
+                answers["memory_size_mb"],
+                f"at least {smallest} for step_mode {plan['step_mode']} with batch_size {plan['batch_size']}",
+                f"a function holds its own code ({quotas.FUNCTION_BASELINE_BYTES // quotas.MIB} MB), {held}the texts of "
+                f"the records it works on ({quotas.HELD_RESERVE_BYTES // quotas.MIB} MB) and must still fit a record of "
+                "SQS's largest body; Lambda ends an invocation past its MemorySize",
+            )
+        )
+    return problems
+
+
 def check_timeouts(answers: dict) -> list[Problem]:
     function_timeout, problems = check_range(
         answers, "function_timeout_seconds", 1, 900, "a Lambda invocation runs at most 900 seconds"
@@ -444,6 +485,7 @@ RULES: tuple[Callable[[dict], list[Problem]], ...] = (
     check_batching,
     check_operations,
     check_timeouts,
+    check_memory,
     check_monitoring,
     check_choices,
     check_region,

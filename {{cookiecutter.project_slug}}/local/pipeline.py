@@ -18,8 +18,9 @@ import boto3
 from aws_durable_execution_sdk_python import state as durable_state
 from aws_durable_execution_sdk_python_testing.runner import DurableFunctionTestRunner
 
+from local.memory_meter import MemoryMeter
 from local.quota_guard import QuotaGuard
-from local.template_values import PROJECT_ROOT, PipelineSettings
+from local.template_values import PROJECT_ROOT, PipelineSettings, load_settings
 {% if cookiecutter.step_mode == 'lambda_invoke' -%}
 from pipeline_runtime import step_function, storage
 {% else -%}
@@ -93,6 +94,7 @@ def function_environment(settings: PipelineSettings, resources: dict[str, str]) 
         "MAX_RECEIVE_COUNT": str(settings.max_receive_count),
         "RECORD_CONCURRENCY": str(settings.record_concurrency),
         "PAYLOAD_BUCKET": resources["bucket"],
+        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(settings.memory_mb),  # what Lambda tells a function of its MemorySize
         # Each step function by its template name, as the orchestrator invokes it (the runner registers both).
         **{function_name_variable(step): name for step, name in settings.step_function_names.items()},
     }
@@ -120,6 +122,7 @@ def make_runner(
     wrap_step: HandlerWrapper | None = None,
     stop_signal_poll_seconds: float = 0.005,
     quota_guard: QuotaGuard | None = None,
+    memory_meter: MemoryMeter | None = None,
 ) -> DurableFunctionTestRunner:
     """A runner for the orchestrator with every step function registered under its name.
 
@@ -127,7 +130,9 @@ def make_runner(
     one record (`pipeline_runtime.steps.Step`: input data in, output data out; the record's message id
     is `pipeline_runtime.current_message_id()`), as the step runtime runs it when deployed.
     `quota_guard` enforces AWS's durable-execution quotas (a new one by default; see
-    local/quota_guard.py); it is reachable as `runner.quota_guard`.
+    local/quota_guard.py); it is reachable as `runner.quota_guard`. `memory_meter` measures every
+    invocation's peak memory and fails it past the template's MemorySize (local/memory_meter.py; a new
+    one by default), as `runner.memory_meter`.
     `stop_signal_poll_seconds` sets a private SDK constant: how often an invocation's checkpoint
     thread looks for its stop signal. The SDK's 0.1 s adds ~100 ms to every orchestrator
     invocation, pure waiting locally; pass SDK_STOP_SIGNAL_POLL_SECONDS to time it as the SDK does
@@ -136,7 +141,10 @@ def make_runner(
     durable_state._STOP_SIGNAL_POLL_SECONDS = stop_signal_poll_seconds
     module = orchestrator_module()
     region = os.environ.get("AWS_DEFAULT_REGION", "{{ cookiecutter.aws_region }}")  # reported in Lambda contexts
-    runner = DurableFunctionTestRunner(handler=orchestrator or module.handler, poll_interval=0.01, region=region)
+    meter = memory_meter or MemoryMeter(load_settings().memory_mb)
+    measured = meter.wrap("OrchestratorFunction", orchestrator or module.handler, orchestrator=True)
+    runner = DurableFunctionTestRunner(handler=measured, poll_interval=0.01, region=region)
+    runner.memory_meter = meter
     runner._executor.RETRY_BACKOFF_SECONDS = 0  # private: re-invoke after a crash at once, not after 5 s
     runner.quota_guard = quota_guard or QuotaGuard()
     runner.quota_guard.install(runner)
@@ -148,7 +156,8 @@ def make_runner(
     importlib.import_module("inline_steps").STEP_FUNCTIONS.update(functions)  # steps run in the orchestrator
 {%- else %}
     for step, function in functions.items():  # each step function as deployed, running the (wrapped) step
-        deployed = functools.partial(step_function.handle, module=modules[step], steps={role(step): function})
+        handle = functools.partial(step_function.handle, module=modules[step], steps={role(step): function})
+        deployed = meter.wrap(logical_id(step), handle)
         for name in (step, logical_id(step)):  # tests invoke by step name, local runs by the template's name
             runner.register_function(name, deployed)
 {%- endif %}

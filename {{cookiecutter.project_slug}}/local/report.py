@@ -34,6 +34,10 @@ class Report:
     most_payload_bytes_written: int
     execution_failures: list[str]
     stages: dict[str, dict[str, int]] = field(default_factory=dict)  # step -> calls on a record per outcome
+    peak_memory_mb: dict[str, float] = field(default_factory=dict)  # function -> its largest invocation run alone
+    memory_mb: int = 0  # their MemorySize
+    out_of_memory: list[str] = field(default_factory=list)
+    memory_unattributed: list[str] = field(default_factory=list)  # overlapping invocations past MemorySize together
 
     @property
     def ok(self) -> bool:
@@ -183,6 +187,14 @@ def print_summary(report: Report, dead: list[dict[str, Any]] | None = None) -> N
         f"Largest execution: {report.most_operations:,} of {MAX_OPERATIONS:,} durable operations, "
         f"{report.most_payload_bytes_written:,} of {MAX_PERSISTED_BYTES:,} payload bytes written"
     )
+    if report.peak_memory_mb:
+        peaks = ", ".join(f"{function} {peak:,.0f} MB" for function, peak in report.peak_memory_mb.items())
+        print(f"Peak memory of an invocation run alone (MemorySize {report.memory_mb:,} MB): {peaks}")
+    for failure in report.out_of_memory:
+        print(f"An invocation ran out of memory: {failure}")
+    if report.memory_unattributed:
+        print(f"{len(report.memory_unattributed):,} overlapping invocations passed MemorySize together; "
+              "rerun with --concurrent-batches 1 to measure each alone")  # fmt: skip
     for failure in report.execution_failures:
         print(f"An execution failed: {failure}")
 

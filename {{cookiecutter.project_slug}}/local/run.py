@@ -63,6 +63,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--execution-deadline", type=float, default=60, help="stop a batch's execution after this many seconds"
     )
+    parser.add_argument(
+        "--concurrent-batches",
+        type=int,
+        default=5,
+        help="executions at once, as the event source mapping starts (1: every invocation's memory measured alone)",
+    )
     args = parser.parse_args(argv)
     if args.messages and not args.messages.is_file():  # one line, not a traceback from deep in a run
         raise SystemExit(f"make local: {args.messages}: no such file (MESSAGES is a file of one message body per line)")
@@ -81,6 +87,7 @@ def run(args: argparse.Namespace) -> Report:
         from local import pipeline
         from local.esm import EventSourceMapping
         from local.faults import FaultPlan
+        from local.memory_meter import MemoryMeter
         from local.quota_guard import QuotaGuard
 
         settings = load_settings()
@@ -91,6 +98,8 @@ def run(args: argparse.Namespace) -> Report:
         resources = pipeline.create_resources(settings, table_name, queue_name="input", visibility_timeout=visibility)
         faults = FaultPlan(args.seed, args.transient_failure_rate, args.crash_rate)
         guard = QuotaGuard(enforce=False if args.no_quota_guard else None)  # None: LOCAL_QUOTA_GUARD decides
+        # One batch at a time: every invocation's memory measured alone; several: they run side by side, as in Lambda.
+        meter = MemoryMeter(settings.memory_mb, wait_alone=0.25 if args.concurrent_batches == 1 else 0)
         journal = Journal()
         bodies = message_bodies(args.count, args.messages, args.seed)
 
@@ -103,11 +112,13 @@ def run(args: argparse.Namespace) -> Report:
                 orchestrator=faults.wrap_orchestrator(pipeline.orchestrator_module().handler),
                 wrap_step=wrap_step,
                 quota_guard=guard,
+                memory_meter=meter,
             ) as runner,
         ):
             esm = EventSourceMapping(
-                runner, settings, resources["queue_url"], execution_deadline=args.execution_deadline, journal=journal
-            )
+                runner, settings, resources["queue_url"], concurrent_batches=args.concurrent_batches,
+                execution_deadline=args.execution_deadline, journal=journal,
+            )  # fmt: skip
             window = max(50, 2 * settings.batch_size * esm.concurrent_batches)  # enough to fill every batch
             sender = Sender(
                 boto3.client("sqs"), resources["queue_url"], bodies, lambda: esm.stats.finished, window, journal=journal
@@ -144,6 +155,10 @@ def run(args: argparse.Namespace) -> Report:
         most_payload_bytes_written=usage.persisted_bytes,
         execution_failures=sorted(set(esm.failures)),
         stages={step: dict(counts) for step, counts in journal.stage_counts(steps).items()},
+        peak_memory_mb=runner.memory_meter.peak_mb(),
+        memory_mb=settings.memory_mb,
+        out_of_memory=sorted(set(runner.memory_meter.violations)),
+        memory_unattributed=runner.memory_meter.unattributed,
     )
     if args.dump:
         dump(args.dump, stored, dead)

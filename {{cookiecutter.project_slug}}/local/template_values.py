@@ -27,6 +27,7 @@ class PipelineSettings:
     table_key_schema: list[dict[str, str]]
     table_attribute_definitions: list[dict[str, str]]
     step_function_names: dict[str, str]  # step -> logical id of its function
+    memory_mb: int  # every function's MemorySize (Globals)
 
 
 def load_template(path: Path = TEMPLATE_PATH) -> dict[str, Any]:
@@ -34,7 +35,8 @@ def load_template(path: Path = TEMPLATE_PATH) -> dict[str, Any]:
 
 
 def load_settings(path: Path = TEMPLATE_PATH) -> PipelineSettings:
-    resources = load_template(path)["Resources"]
+    template = load_template(path)
+    resources = template["Resources"]
     queue = resources["InputQueue"]["Properties"]
     table = resources["ProcessedDataTable"]["Properties"]
     orchestrator = resources["OrchestratorFunction"]["Properties"]
@@ -52,4 +54,5 @@ def load_settings(path: Path = TEMPLATE_PATH) -> PipelineSettings:
         table_key_schema=table["KeySchema"],
         table_attribute_definitions=table["AttributeDefinitions"],
         step_function_names=steps,
+        memory_mb=int(template["Globals"]["Function"]["MemorySize"]),
     )

@@ -39,6 +39,7 @@ from local import pipeline
 from local.events import sqs_event, sqs_record
 from local.servers import aws_endpoints
 from local.template_values import load_settings, load_template
+from pipeline_runtime.quotas import FUNCTION_BASELINE_BYTES
 
 WORK = PROJECT_ROOT / "build" / "check-build"
 # What stands in for Lambda's runtime, per Python version: the same for every project, so kept per user.
@@ -272,13 +273,14 @@ def memory_rows(report: dict[str, Any], specs: dict[str, Any]) -> list[tuple[str
     for name, step in batch.get("steps", {}).items():
         rows.append((name, step.get("start", {}).get("baseline_bytes", 0), step.get("peak_bytes", 0),
                      specs[name]["memory_mb"]))  # fmt: skip
-    return [(name, base / MIB, peak / MIB, memory) for name, base, peak, memory in rows]
+    return [(name, base / MIB, peak / MIB, memory) for name, base, peak, memory in rows if base]  # imported ones
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="make check-build", description=__doc__.split("\n\n")[0])
     parser.add_argument("--sam", default="sam", help="the SAM CLI to build with")
     parser.add_argument("--body", help="the message every record carries (default: the one in events/sqs-batch.json)")
+    parser.add_argument("--body-file", type=Path, help="read that message from this file instead")
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
     args = parser.parse_args(argv)
     started = time.monotonic()
@@ -301,12 +303,17 @@ def main(argv: list[str] | None = None) -> int:
             spec["environment"] |= {
                 key: os.environ[key] for key in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_DEFAULT_REGION")
             } | {"AWS_ENDPOINT_URL": endpoint, "AWS_REGION": os.environ["AWS_DEFAULT_REGION"]}
-        report = run_batch(target, dict(specs), args.body or reference_body(), count)
+        body = args.body_file.read_text() if args.body_file else args.body or reference_body()
+        report = run_batch(target, dict(specs), body, count)
         stored, dead = pipeline_endings(resources)
     problems = problems_of(report, count, stored, dead)
     rows = memory_rows(report, specs)
-    problems += [f"{name} peaked at {peak:.0f} MB, over its MemorySize of {memory} MB"
-                 for name, _, peak, memory in rows if peak > memory]  # fmt: skip
+    baseline_mb = FUNCTION_BASELINE_BYTES / MIB
+    for name, base, peak, memory in rows:
+        if peak > memory:
+            problems.append(f"{name} peaked at {peak:.0f} MB, over its MemorySize of {memory} MB")
+        if base > baseline_mb:  # the runtime plans each function's records around this figure
+            problems.append(f"{name} holds {base:.0f} MB once imported, over the {baseline_mb:.0f} MB the plan allows")
     summary = {
         "declared": {"runtime": declared[0], "architecture": declared[1]},
         "built": {"runtime": target.runtime, "architecture": target.architecture},

@@ -89,13 +89,18 @@ def run_wave(
     source: dict[str, Any] = {"records": stage}
     if payloads.encoded_size(source) > inline_limit:
         try:
-            source = ctx.step(lambda _: payloads.pack(stage, f"{prefix}/stage.json", 0), name="stage", config=SETTLING)
+            carried = [payloads.from_record(record) for record in stage]
+            stage_key = f"{prefix}/stage.json"
+            source = ctx.step(lambda _: payloads.pack(carried, stage_key, 0), name="stage", config=SETTLING)
         except StepError as error:  # the bucket stayed unreachable: let SQS bring the wave back
             logger.error("staging failed; SQS will redeliver the wave", extra={"error": describe(error)})
             return {"stored": 0, "duplicates": 0, "rejected": 0, "dead_lettered": 0, "retry": list(range(len(records)))}
 
     outputs: list[dict[str, Any]] = []  # every reply, in order: the last one naming a record says how it ended
     ended = dict.fromkeys(("stored", "duplicates", "unsettled"), 0)
+    # A step running in this function shares its memory with the batch (pipeline_runtime/quotas.py, "Memory").
+    body_bytes = sum(len(record["body"]) for record in records)
+    reserved = quotas.batch_reserve_bytes(body_bytes, len(records)) if STEP_MODE == "durable_step" else 0
     sources, originals, selected = [source], [], len(records)
     for position, step in enumerate(STEPS):
         request = {
@@ -108,6 +113,7 @@ def run_wave(
             "output_key": f"{prefix}/{step}",
             "inline_limit": inline_limit,
             "threads": min(record_concurrency(), quotas.MAX_STEP_THREADS),
+            "reserved_bytes": reserved,
         }
         replies = run_step(ctx, step, request, selected)
         outputs += [reply["output"] for reply in replies]

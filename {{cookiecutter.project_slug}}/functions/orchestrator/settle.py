@@ -6,6 +6,7 @@ Runs as one checkpointed step, after the wave's last step call.
 
 from __future__ import annotations
 
+import json
 import time
 from typing import Any
 
@@ -13,6 +14,7 @@ from aws_lambda_powertools import Logger
 
 from dead_letters import send_to_dead_letter_queue
 from pipeline_runtime import payloads
+from pipeline_runtime.payloads import Carried
 
 logger = Logger()
 
@@ -23,19 +25,21 @@ SEND_ATTEMPTS = 3  # quick retries of one record's send inside the step; the ste
 def reason_and_detail(ending: dict[str, Any]) -> tuple[str, Any]:
     if ending["status"] == "rejected":  # by the first step's schema, or at the door (invalid_body)
         return ending.get("reason", "validation_failed"), ending["errors"]
-    if ending["status"] == "too_large":
-        return "payload_too_large", {"step": ending["step"], "bytes": ending["bytes"], "limit": ending["limit"]}
+    if ending["status"] == "too_large":  # its JSON past MAX_RECORD_BYTES, or its working set past the memory
+        detail = {key: ending[key] for key in ("step", "bytes", "limit", "of") if key in ending}
+        return "payload_too_large", detail
     error = ending["error"]
     return "step_failed", f"{ending['step']}: {error['type']}: {error['message']}"
 
 
-def send_with_retries(message: dict[str, Any], reason: str, detail: Any, execution_id: str) -> str | None:
+def send_with_retries(message: Carried, reason: str, detail: Any, execution_id: str) -> str | None:
     """The send's outcome, or None if SQS or the table stayed unreachable (SQS then redelivers the record)."""
     for attempt in range(1, SEND_ATTEMPTS + 1):
         try:
-            return send_to_dead_letter_queue(message["id"], message["data"], reason, detail, execution_id)
+            body = json.loads(message.data_text())  # the staged record's data: the message body as received
+            return send_to_dead_letter_queue(message.id, body, reason, detail, execution_id)
         except Exception:  # any failure of this record's send; the others still go
-            logger.exception("dead-lettering failed", extra={"message_id": message["id"], "attempt": attempt})
+            logger.exception("dead-lettering failed", extra={"message_id": message.id, "attempt": attempt})
             if attempt < SEND_ATTEMPTS:
                 time.sleep(0.2 * attempt)
     return None
@@ -51,19 +55,19 @@ def settle(
     """
     last_word: dict[str, dict[str, Any]] = {}
     for output in outputs:
-        for record in payloads.load(output):
-            last_word[record["id"]] = record
+        for record in payloads.carried(output):
+            last_word[record.id] = record.header
     counts = {"stored": 0, "duplicates": 0, "rejected": 0, "dead_lettered": 0}
     retry = []
-    for position, message in enumerate(payloads.load(source)):
-        ending = last_word.get(message["id"])
+    for position, message in enumerate(payloads.carried(source)):
+        ending = last_word.get(message.id)
         if ending is None:  # cannot happen: every call answers each record it selects; never drop one silently
             ending = {"status": "failed", "step": "orchestrator", "error": {"type": "NoOutcome", "message": "none"}}
         if ending["status"] == "ok":
             continue  # stored by the last step, and counted from its reply
         reason, detail = reason_and_detail(ending)
-        extra = {"message_id": message["id"], "execution_id": execution_id, "reason": reason, "detail": detail}
-        last_delivery = max_receives is not None and message["receives"] >= max_receives
+        extra = {"message_id": message.id, "execution_id": execution_id, "reason": reason, "detail": detail}
+        last_delivery = max_receives is not None and message.header["receives"] >= max_receives
         if reason == "step_failed" and not last_delivery:
             logger.warning("record failed; SQS will redeliver it", extra=extra)
             retry.append(position)

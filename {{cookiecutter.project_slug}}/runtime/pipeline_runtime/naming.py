@@ -32,7 +32,6 @@ def step_of_variable(variable: str) -> str | None:
 
 
 ENVIRONMENTS = ("dev", "staging", "prod")  # the stack's Environment parameter, and samconfig.toml's environments
-FUNCTION_MEMORY_MB = 256  # every function's MemorySize; the README prices compute at it
 
 
 def function_logical_ids(steps: list[str], step_mode: str) -> list[str]:

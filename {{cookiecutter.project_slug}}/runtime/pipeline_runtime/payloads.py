@@ -3,7 +3,13 @@
 
 A payload is `{"records": [...]}`, `{"ref": key, "count": n}` (in s3://$PAYLOAD_BUCKET), or
 `{"failed_call": ..., "sources": [...], "select": status}` (every record those sources select failed
-with the call). A record is `{"id", "status", "data", "step", "error"}`; a transient one keeps its data.
+with the call). A record is `{"id", "status", "step", "error" | "errors", "data"}`; a transient one
+keeps its data; the first step's data is the message body.
+
+In a step a record's data stays JSON text (`Carried`) until the record's turn, so a call never holds
+more than its records' texts parsed one working set at a time. A payload in the bucket is JSON lines:
+each record's header, then, when it has data, exactly `text_bytes` bytes of its JSON text and a
+newline; a record's text too large to keep with the others is an object of its own (`data_ref`).
 """
 
 from __future__ import annotations
@@ -11,6 +17,8 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from collections.abc import Iterator
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -20,6 +28,35 @@ Record = dict[str, Any]
 Payload = dict[str, Any]
 
 IN_FLIGHT_PREFIX = "in-flight"  # expired by the bucket's lifecycle rule: only running executions read them
+
+
+@dataclass
+class Carried:
+    """One record in a step call: its header (id, status, step, error...) and its data as JSON text, in hand or
+    in the bucket (`header["data_ref"]`); None for a record that carries no data."""
+
+    header: Record
+    text: str | None = None
+
+    @property
+    def id(self) -> str:
+        return self.header["id"]
+
+    @property
+    def status(self) -> str:
+        return self.header["status"]
+
+    def data_text(self) -> str | None:
+        """The data's JSON text, read from the bucket when it travels on its own."""
+        if self.text is None and "data_ref" in self.header:
+            return s3().get_object(Bucket=bucket(), Key=self.header["data_ref"])["Body"].read().decode("utf-8")
+        return self.text
+
+    def record(self) -> Record:
+        """The record with its data parsed, as an inline payload holds it."""
+        text = self.data_text()
+        header = {key: value for key, value in self.header.items() if key not in ("data_ref", "text_bytes")}
+        return header if text is None else {**header, "data": json.loads(text)}
 
 
 def s3() -> Any:
@@ -53,8 +90,13 @@ def plain_number(value: Any) -> Any:
     raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
 
 
+def text_of(value: Any) -> str:
+    """A record's data as the JSON text it travels as: compact, UTF-8, NaN refused."""
+    return storable.dumps(value, ensure_ascii=False, separators=(",", ":"), default=plain_number)
+
+
 def json_bytes(value: Any) -> bytes:
-    return storable.dumps(value, ensure_ascii=False, default=plain_number).encode("utf-8")
+    return text_of(value).encode("utf-8")
 
 
 def put_json(key: str, value: Any) -> int:
@@ -67,30 +109,83 @@ def get_json(key: str) -> Any:
     return json.loads(s3().get_object(Bucket=bucket(), Key=key)["Body"].read())
 
 
-def pack(records: list[Record], key: str, inline_limit: int) -> Payload:
-    """The records inline if they fit in `inline_limit` checkpoint bytes, else stored under `key`."""
-    inline = {"records": records}
-    if encoded_size(inline) <= inline_limit:
-        return inline
-    put_json(key, records)
+def put_text(key: str, text: str) -> Record:
+    """A record's text as an object of its own; the header fields that point to it."""
+    body = text.encode("utf-8")
+    s3().put_object(Bucket=bucket(), Key=key, Body=body, ContentType="application/json")
+    return {"data_ref": key, "text_bytes": len(body)}
+
+
+def from_record(record: Record) -> Carried:
+    """A record of an inline payload, its data back to text."""
+    header = {key: value for key, value in record.items() if key != "data"}
+    return Carried(header, text_of(record["data"]) if "data" in record else None)
+
+
+def pack(records: list[Carried], key: str, inline_limit: int) -> Payload:
+    """The records inline if they fit in `inline_limit` checkpoint bytes, else JSON lines stored under `key`."""
+    if all("data_ref" not in carried.header for carried in records):
+        text_bytes = sum(len(carried.text or "") for carried in records)
+        if text_bytes <= inline_limit:  # the inline JSON is at least as large: only then worth building
+            inline = {"records": [carried.record() for carried in records]}
+            if encoded_size(inline) <= inline_limit:
+                return inline
+    s3().put_object(Bucket=bucket(), Key=key, Body=b"".join(json_lines(records)), ContentType="application/jsonl")
     return {"ref": key, "count": len(records)}
 
 
-def load(payload: Payload) -> list[Record]:
-    """Every record a payload holds, reading the bucket for references."""
+def json_lines(records: list[Carried]) -> Iterator[bytes]:
+    for carried in records:
+        text = carried.text.encode("utf-8") if carried.text is not None else None
+        header = carried.header if text is None else {**carried.header, "text_bytes": len(text)}
+        yield json_bytes(header) + b"\n"
+        if text is not None:
+            yield text + b"\n"
+
+
+def read_lines(body: bytes) -> Iterator[Carried]:
+    position = 0
+    while position < len(body):
+        end = body.index(b"\n", position)
+        header = json.loads(body[position:end])
+        position = end + 1
+        text = None
+        if "text_bytes" in header and "data_ref" not in header:
+            size = header.pop("text_bytes")
+            text = body[position : position + size].decode("utf-8")
+            position += size + 1
+        yield Carried(header, text)
+
+
+def carried(payload: Payload) -> list[Carried]:
+    """Every record a payload holds, data as text, reading the bucket for references."""
     if "records" in payload:
-        return payload["records"]
+        return [from_record(record) for record in payload["records"]]
     if "ref" in payload:
-        return get_json(payload["ref"])
+        body = s3().get_object(Bucket=bucket(), Key=payload["ref"])["Body"].read()
+        if body.startswith(b"["):  # a JSON array, as versions before 3.1 wrote them
+            return [from_record(record) for record in json.loads(body)]
+        return list(read_lines(body))
     failure = payload["failed_call"]
-    carried = ("data",) if failure["status"] == "transient" else ()  # a transient record goes again with its data
+    header = {"status": failure["status"], "step": failure["step"], "error": failure["error"]}
+    sources = select(payload["sources"], payload["select"])
+    if failure["status"] != "transient":
+        return [Carried({"id": source.id, **header}) for source in sources]
+    pointers = ("data_ref", "text_bytes")  # a transient record goes again with its data
     return [
-        {"id": record["id"], "status": failure["status"], "step": failure["step"], "error": failure["error"]}
-        | {field: record[field] for field in carried}
-        for record in select(payload["sources"], payload["select"])
+        Carried(
+            {"id": source.id, **header, **{key: source.header[key] for key in pointers if key in source.header}},
+            source.text,
+        )
+        for source in sources
     ]
 
 
-def select(payloads: list[Payload], status: str) -> list[Record]:
+def select(payloads: list[Payload], status: str) -> list[Carried]:
     """The records of `payloads` whose status is `status`, in order."""
-    return [record for payload in payloads for record in load(payload) if record["status"] == status]
+    return [record for payload in payloads for record in carried(payload) if record.status == status]
+
+
+def load(payload: Payload) -> list[Record]:
+    """Every record a payload holds, data parsed (for tools and tests: a step works on `carried`)."""
+    return [record.record() for record in carried(payload)]

@@ -20,6 +20,7 @@ the stricter figure is planned for, and the comment says so. Sources, read 2026-
 from __future__ import annotations
 
 import math
+import sys
 
 MIB = 1024 * 1024
 
@@ -45,6 +46,61 @@ REQUEST_PAYLOADS = 2  # a lambda_invoke request carries up to this many payloads
 MAX_RECORD_BYTES = 6 * MIB  # one record's data after a step (UTF-8 JSON); larger is dead-lettered as payload_too_large
 STORED_ITEM_INLINE_BYTES = 350_000  # a stored item larger than this keeps its data in the bucket, the item a pointer
 MAX_STEP_THREADS = 64  # records one step call runs at once, whatever record_concurrency says
+
+
+# Memory. A function's MemorySize bounds its whole process; past it Lambda ends the invocation like a crash.
+# What the template holds in a step call, and how the records in flight share the rest:
+FUNCTION_BASELINE_BYTES = 80 * MIB  # before any record: interpreter, Lambda's runtime client, boto3, Powertools,
+# the durable SDK, pydantic (make check-build measures what the build imports: under 60 MB on python3.13)
+HELD_TEXT_BYTES = 8 * MIB  # record texts a step call keeps for its reply; past this each goes to the bucket alone
+HELD_RESERVE_BYTES = 3 * HELD_TEXT_BYTES  # a call's inputs, the originals it stores with, and its outputs, as text
+WORKING_SET_FACTOR = 2  # a record in a step: its input parsed and the step's output (a copy at most)
+ESTIMATE_MARGIN = 1.25  # over the measured worst case of parsed_bytes_bound (tests/pipeline/test_memory.py)
+EVENT_RESERVE_FACTOR = 4  # durable_step: the batch event parsed by Lambda and the staged copy of its bodies
+EVENT_RESERVE_PER_RECORD = 2048  # ... and each record's dict of attributes
+MIN_MEMORY_MB, MAX_MEMORY_MB = 128, 10_240  # what Lambda allows
+
+
+def parsed_bytes_bound(text: str) -> int:
+    """At most the bytes `json.loads(text)` allocates, from a count of its structure (no parse): every container,
+    scalar, key and slot at the largest size CPython gives it, the characters at the text's own width. Braces,
+    commas and colons inside strings are counted too, which only raises it."""
+    empty = text.count("{}") + text.count("[]")
+    opened = text.count("{") + text.count("[")
+    values = text.count(",") + (opened - empty) + 1
+    scalars = max(0, values - opened)
+    exact = (
+        sys.getsizeof(text) + 184 * (opened - empty) + 72 * empty + 80 * scalars + 80 * text.count(":") + 16 * values
+    )
+    return math.ceil(exact * ESTIMATE_MARGIN)
+
+
+def record_working_set(text: str, original: str | None = None) -> int:
+    """Bytes one record may take in a step: its text parsed and the step's copy, the original it is stored with
+    (the last step), and the encodings of what it returns."""
+    parsed = WORKING_SET_FACTOR * parsed_bytes_bound(text) + (parsed_bytes_bound(original) if original else 0)
+    return parsed + 2 * (len(text) + len(original or ""))
+
+
+def batch_reserve_bytes(body_bytes: int, records: int) -> int:
+    """What a durable_step orchestrator holds for its batch while its steps run: the event as Lambda parsed it and
+    the staged bodies."""
+    return EVENT_RESERVE_FACTOR * body_bytes + EVENT_RESERVE_PER_RECORD * records
+
+
+def records_budget_bytes(memory_mb: int, reserved_bytes: int = 0) -> int:
+    """Bytes the records in flight in one step call share: MemorySize less the baseline, the texts held and
+    `reserved_bytes` (durable_step: the batch). A record whose working set alone exceeds it is payload_too_large."""
+    return memory_mb * MIB - FUNCTION_BASELINE_BYTES - HELD_RESERVE_BYTES - reserved_bytes
+
+
+def smallest_memory_mb(step_mode: str, batch_size: int) -> int:
+    """The least MemorySize these options run in: a batch at its largest (6 MB of event in durable_step) still
+    leaves room for a record of SQS's largest body, 1 MiB of plain text."""
+    reserved = batch_reserve_bytes(MAX_SYNC_PAYLOAD_BYTES, batch_size) if step_mode == "durable_step" else 0
+    largest_plain_body = '"' + "x" * (MAX_SQS_MESSAGE_BYTES - 2) + '"'
+    needed = FUNCTION_BASELINE_BYTES + HELD_RESERVE_BYTES + reserved + record_working_set(largest_plain_body)
+    return max(MIN_MEMORY_MB, math.ceil(needed / MIB))
 
 
 def wave_count(step_mode: str, batch_size: int, record_concurrency: int) -> int:

@@ -72,27 +72,42 @@ def number_problem(value: float | int) -> str | None:
 
 def storage_problems(value: Any, levels: int = MAX_RECORD_NESTING) -> list[str]:
     """Why `value` could not be stored as one item attribute: nesting past `levels`, an empty key, a number
-    DynamoDB refuses (walked without recursion, so any depth is answered)."""
+    DynamoDB refuses, a value JSON cannot carry. Walked without recursion and without copying: memory grows
+    with the depth, not the size (a record may hold millions of values)."""
     problems: list[str] = []
-    pending: list[tuple[Any, int, str]] = [(value, 0, "record")]
-    while pending and len(problems) < MAX_REPORTED:
-        item, depth, path = pending.pop()
-        if isinstance(item, dict | list):
-            if depth + 1 > levels:
-                problems.append(f"{path}: nested deeper than the {levels} levels DynamoDB stores under an item")
-                continue
-            children = item.items() if isinstance(item, dict) else enumerate(item)
-            for key, child in children:
-                if key == "":
-                    problems.append(f"{path}: an empty key, which DynamoDB refuses as an attribute name")
-                pending.append((child, depth + 1, f"{path}.{key}" if isinstance(item, dict) else f"{path}[{key}]"))
-        elif isinstance(item, float | int) and not isinstance(item, bool):
-            problem = number_problem(item)
+    path: list[str] = []  # the keys down to the container being walked
+    walking: list[Any] = [iter([("record", value)])]
+    while walking and len(problems) < MAX_REPORTED:
+        for key, item in walking[-1]:
+            problem = None
+            if isinstance(item, dict | list):
+                if len(walking) > levels:
+                    problem = f"nested deeper than the {levels} levels DynamoDB stores under an item"
+                elif isinstance(item, dict) and "" in item:
+                    problem = "an empty key, which DynamoDB refuses as an attribute name"
+                else:
+                    path.append(key)
+                    walking.append(iter(item.items() if isinstance(item, dict) else enumerate(item)))
+                    break
+            elif isinstance(item, float | int) and not isinstance(item, bool):
+                problem = number_problem(item)
+            elif not isinstance(item, str | bool | None):
+                problem = f"a {type(item).__name__}, which JSON cannot carry"
             if problem:
-                problems.append(f"{path}: {problem}")
-        elif not isinstance(item, str | bool | None):
-            problems.append(f"{path}: a {type(item).__name__}, which JSON cannot carry")
+                problems.append(f"{described([*path, key])}: {problem}")
+                if len(problems) == MAX_REPORTED:
+                    break
+        else:
+            walking.pop()
+            if path:
+                path.pop()
     return problems
+
+
+def described(keys: list[Any]) -> str:
+    """`record.items[3].price` for the keys ["record", "items", 3, "price"]."""
+    parts = [f"[{key}]" if isinstance(key, int) else f".{key}" for key in keys[1:]]
+    return str(keys[0]) + "".join(parts)
 
 
 def parse_body(body: Any) -> dict[str, Any]:

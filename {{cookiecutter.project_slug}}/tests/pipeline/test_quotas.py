@@ -108,11 +108,19 @@ def test_a_batch_failing_everywhere_it_can_costs_the_worst_case_and_no_more(aws,
 
         return failing
 
-    staging = failing_until_last(payloads.put_json, stages := {}, lambda key: key.endswith("/stage.json"))
-    monkeypatch.setattr(payloads, "put_json", staging)
+    stages: dict[str, int] = {}
+    pack = payloads.pack
+
+    def staging(records, key, inline_limit):  # the bucket refuses a wave's staging until its last attempt
+        stages[key] = stages.get(key, 0) + 1
+        if key.endswith("/stage.json") and stages[key] < ATTEMPTS:
+            raise ConnectionError("briefly unreachable")
+        return pack(records, key, inline_limit)
+
+    monkeypatch.setattr(payloads, "pack", staging)
     # Settling reads the wave's first reply first: the bucket fails that read until the step's last attempt.
-    settle_reads = failing_until_last(payloads.load, {}, lambda key: f"/{STEPS[0]}-1.json" in key)
-    monkeypatch.setattr(settle, "payloads", SimpleNamespace(load=settle_reads))
+    settle_reads = failing_until_last(payloads.carried, {}, lambda key: f"/{STEPS[0]}-1.json" in key)
+    monkeypatch.setattr(settle, "payloads", SimpleNamespace(carried=settle_reads))
 
     output, usage, _result = run(records, wrap_step)
 
