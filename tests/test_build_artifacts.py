@@ -25,9 +25,10 @@ pytestmark = [
 ]
 
 
-def check_build(project: Path) -> tuple[subprocess.CompletedProcess[str], dict]:
+def check_build(project: Path, *args: str) -> tuple[subprocess.CompletedProcess[str], dict]:
+    make_args = f"ARGS=--json {' '.join(args)}"
     result = subprocess.run(
-        ["make", "--no-print-directory", "check-build", *with_template_venv(project), f"SAM={sam_cli()}", "ARGS=--json"],
+        ["make", "--no-print-directory", "check-build", *with_template_venv(project), f"SAM={sam_cli()}", make_args],
         cwd=project, capture_output=True, text=True, timeout=900, check=False,
     )  # fmt: skip
     start = result.stdout.find("{")
@@ -79,19 +80,38 @@ def process(record):
 """
 
 
-@pytest.mark.parametrize("step_mode", ["lambda_invoke", "durable_step"])
-def test_two_steps_each_with_their_own_helpers_module(tmp_path, step_mode):
-    project = bake(tmp_path, step_mode=step_mode, runtime="python3.13", architecture="x86_64")
+@pytest.fixture(scope="module", params=["lambda_invoke", "durable_step"])
+def exact_build(request, tmp_path_factory) -> Path:
+    """A project built exactly as declared here (python3.13, x86_64), whose first two steps each have a helpers.py."""
+    project = bake(tmp_path_factory.mktemp(request.param), step_mode=request.param, runtime="python3.13",
+                   architecture="x86_64")  # fmt: skip
     steps = steps_of({})
     for position, helper in HELPERS.items():
         folder = project / "functions" / steps[position]
         (folder / "helpers.py").write_text(helper)
         code = folder / f"{steps[position]}_step.py"
         code.write_text(code.read_text() + WRAPPED)
+    return project
 
-    result, report = check_build(project)
+
+def test_two_steps_each_with_their_own_helpers_module(exact_build):
+    result, report = check_build(exact_build)
 
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     assert report["stored"] == report["records"] > 0
     stored = report["sample"]["transformed_data"]
     assert stored["marked_by_first_step"] is True and stored["marked_by_second_step"] is True
+
+
+def test_five_bodies_parsing_to_25_times_their_size_stay_within_memory_in_the_built_functions(exact_build, tmp_path):
+    head = '{"data_source": "objects.csv", "processing_type": "standard", "x": ['
+    body = head + ",".join(["{}"] * ((1024 * 1024 - 4096 - len(head) - 2) // 3)) + "]}"  # ~1 MiB -> ~25 MB parsed
+    (tmp_path / "body.json").write_text(body)
+
+    result, report = check_build(exact_build, "--body-file", str(tmp_path / "body.json"))
+
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert report["records"] == report["stored"] == 5 and report["problems"] == []
+    for function, usage in report["memory_mb"].items():  # real processes: what Lambda would count
+        print(f"{function}: {usage['baseline']} MB after import, peak {usage['peak']} MB of {usage['limit']} MB")
+        assert usage["peak"] <= usage["limit"]

@@ -40,7 +40,7 @@ SUPPORTED_COMBINATIONS: list[dict[str, str]] = [
     {"runtime": "python3.13", "architecture": "x86_64"},  # built and run exactly as declared (make check-build)
     {"runtime": "python3.14", "architecture": "x86_64"},
     {"runtime": "python3.13", "architecture": "arm64"},
-    {"esm_max_concurrency": "2", "max_receive_count": "1"},
+    {"esm_max_concurrency": "2", "max_receive_count": "1", "memory_size_mb": "128"},  # Lambda's least
     {"esm_max_concurrency": "1000", "max_receive_count": "1000"},
     {"function_timeout_seconds": "900", "execution_timeout_seconds": "900", "retention_days": "90"},
     {"function_timeout_seconds": "10", "execution_timeout_seconds": "60", "retention_days": "1"},
@@ -55,7 +55,7 @@ SUPPORTED_COMBINATIONS: list[dict[str, str]] = [
         "execution_timeout_seconds": "900",
     },
     {"step_mode": "durable_step", "step_names": ",".join(f"s{n:02d}_" + "y" * 36 for n in range(20))},
-    {"step_mode": "durable_step"},
+    {"step_mode": "durable_step", "memory_size_mb": "1024"},
     {
         "step_mode": "durable_step",
         "step_names": "check,persist",
@@ -135,6 +135,7 @@ def test_template_yaml_wires_one_function_per_step(baked, answers):
     assert queue["VisibilityTimeout"] >= int(merged["execution_timeout_seconds"])
     assert queue["RedrivePolicy"]["maxReceiveCount"] == int(merged["max_receive_count"])
     assert template["Globals"]["Function"]["Runtime"] == merged["runtime"]
+    assert template["Globals"]["Function"]["MemorySize"] == int(merged["memory_size_mb"])
     assert template["Globals"]["Function"]["Architectures"] == [merged["architecture"]]
     expected_concurrency = merged["record_concurrency"].strip() or merged["batch_size"]
     assert orchestrator["Environment"]["Variables"]["RECORD_CONCURRENCY"] == str(int(expected_concurrency))

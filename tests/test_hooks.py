@@ -51,6 +51,7 @@ BOUNDARIES = [
     ("esm_max_concurrency", ["", " ", "2", "1000"], ["1", "1001", "many"], "from 2 to 1000"),
     ("record_concurrency", ["", "1", "5"], ["0", "6", "all"], "from 1 to 5"),
     ("function_timeout_seconds", ["1", "60"], ["0", "901"], "from 1 to 900"),
+    ("memory_size_mb", ["128", "256", " 1769 ", "10240"], ["127", "10241", "256MB", "", "0.5"], "from 128 to 10240"),
     ("execution_timeout_seconds", ["61", "900"], ["0", "901", "3600"], "from 1 to 900"),
     ("retention_days", ["1", "90"], ["0", "91"], "from 1 to 90"),
     ("log_retention_days", ["1", "30", "3653", " 7 "], ["0", "2", "31", "3654", "", "forever", "-1"], "one of 1, 3, 5"),
@@ -109,6 +110,8 @@ def test_batch_above_ten_needs_a_batching_window():
         ("validate,class,store", "not a Python keyword"),
         ("validate,orchestrator,store", "'orchestrator'"),
         ("validate,store,store", "each step named once"),
+        ("validate,pydantic,store", "not a package the functions ship with"),
+        ("boto3,store", "not a package the functions ship with"),
         ("validate,a_1b,a1b,store", "resource A1bFunction"),
     ],
 )
@@ -116,6 +119,21 @@ def test_step_name_rules(step_names, fragment):
     problems = problems_for(step_names=step_names)
     assert problems and set(options_in(problems)) == {"step_names"}
     assert any(fragment in str(problem) for problem in problems), problems
+
+
+@pytest.mark.parametrize(("step_mode", "batch_size", "window"), [("lambda_invoke", "10000", "1"), ("durable_step", "1", "0"),
+                                                              ("durable_step", "10000", "1")])
+def test_memory_must_hold_the_largest_batch_and_one_record_beside_the_function(step_mode, batch_size, window):
+    smallest = QUOTAS.smallest_memory_mb(step_mode, int(batch_size))
+    answers = {"step_mode": step_mode, "batch_size": batch_size, "max_batching_window_seconds": window,
+               "record_concurrency": "" if step_mode == "durable_step" or batch_size == "1" else "500"}  # fmt: skip
+    assert problems_for(**answers, memory_size_mb=str(smallest)) == []
+    if smallest > QUOTAS.MIN_MEMORY_MB:
+        [problem] = problems_for(**answers, memory_size_mb=str(smallest - 1))
+        assert problem.option == "memory_size_mb"
+        assert f"at least {smallest} for step_mode {step_mode} with batch_size {batch_size}" in str(problem)
+    assert smallest == (153 if (step_mode, batch_size) == ("durable_step", "10000") else 133 if step_mode == "durable_step"
+                        else 128)  # fmt: skip
 
 
 def test_step_names_tolerate_spaces_and_empty_entries():

@@ -82,6 +82,13 @@ def record_working_set(text: str, original: str | None = None) -> int:
     return parsed + 2 * (len(text) + len(original or ""))
 
 
+def empty_objects_working_set(body_bytes: int = MAX_SQS_MESSAGE_BYTES) -> int:
+    """The last step's working set for a body of `body_bytes` of empty objects (`[{},{},...]`), about the
+    densest JSON there is: what the README quotes to size memory_size_mb."""
+    text = "[" + ",".join(["{}"] * ((body_bytes - 2) // 3)) + "]"
+    return record_working_set(text, text)
+
+
 def batch_reserve_bytes(body_bytes: int, records: int) -> int:
     """What a durable_step orchestrator holds for its batch while its steps run: the event as Lambda parsed it and
     the staged bodies."""

@@ -258,3 +258,12 @@ def test_the_dashboard_shows_outcomes_durable_metrics_and_both_queues(cfn):
         assert ("AWS/Lambda", metric) in shown
     assert ("AWS/SQS", "ApproximateAgeOfOldestMessage") in shown
     assert {"${InputQueue.QueueName}", "${DeadLetterQueue.QueueName}", "${OrchestratorFunction}"} <= dimensions
+
+
+def test_every_function_has_the_memory_its_batch_and_one_record_need(cfn):
+    functions = of_type(cfn, "AWS::Lambda::Function")
+    [mapping] = of_type(cfn, "AWS::Lambda::EventSourceMapping").values()
+    smallest = quotas.smallest_memory_mb("{{ cookiecutter.step_mode }}", mapping["BatchSize"])
+    assert functions and all(
+        smallest <= function["MemorySize"] <= quotas.MAX_MEMORY_MB for function in functions.values()
+    ), {name: function["MemorySize"] for name, function in functions.items()}
