@@ -400,15 +400,15 @@ def check_memory(answers: dict) -> list[Problem]:
         return problems
     smallest = quotas.smallest_memory_mb(plan["step_mode"], plan["batch_size"])
     if memory < smallest:
-        held = "the batch's 6 MB event, " if plan["step_mode"] == "durable_step" else ""
         problems.append(
             Problem(
                 "memory_size_mb",
                 answers["memory_size_mb"],
                 f"at least {smallest} for step_mode {plan['step_mode']} with batch_size {plan['batch_size']}",
-                f"a function holds its own code ({quotas.FUNCTION_BASELINE_BYTES // quotas.MIB} MB), {held}the texts of "
-                f"the records it works on ({quotas.HELD_RESERVE_BYTES // quotas.MIB} MB) and must still fit a record of "
-                "SQS's largest body; Lambda ends an invocation past its MemorySize",
+                f"a function holds its own code ({quotas.FUNCTION_BASELINE_BYTES // quotas.MIB} MB), the texts of the "
+                f"records it works on ({quotas.HELD_RESERVE_BYTES // quotas.MIB} MB), in durable_step mode the batch "
+                "(up to 6 MB of event), and must still fit a record of SQS's largest body; Lambda ends an invocation "
+                "past its MemorySize",
             )
         )
     return problems

@@ -4,7 +4,9 @@ Each project's own `make check-build`: sam build without Docker, each function i
 build output in a clean interpreter of its runtime (only its folder, its layers, the standard
 library and the runtime's boto3), one SQS batch through the built orchestrator and step functions,
 every record stored. python3.14 and arm64 cannot run on this machine: those combinations are built
-for python3.13/x86_64, and the report says so.
+for python3.13/x86_64, and the report says so. Each test worker builds its combinations one after
+another in the same folder, so `sam build --cached` (the projects' own setting) reuses what did not
+change, as it does for a user rebuilding after a `cruft update`.
 """
 
 from __future__ import annotations
@@ -36,9 +38,25 @@ def check_build(project: Path, *args: str) -> tuple[subprocess.CompletedProcess[
     return result, report
 
 
+@pytest.fixture(scope="session")
+def build_site(tmp_path_factory) -> Path:
+    """This worker's folder where each combination is built in turn."""
+    return tmp_path_factory.mktemp("build-site") / "project"
+
+
+def in_build_site(site: Path, rendered: Path) -> Path:
+    """`rendered` copied over the site's project, its build output and SAM's cache kept."""
+    if site.exists():
+        for child in site.iterdir():
+            if child.name not in ("build", ".aws-sam"):  # SAM keeps its cache and dependencies here
+                shutil.rmtree(child) if child.is_dir() else child.unlink()
+    shutil.copytree(rendered, site, dirs_exist_ok=True)
+    return site
+
+
 @pytest.mark.parametrize("answers", SUPPORTED_COMBINATIONS, ids=IDS)
-def test_the_built_functions_run_one_batch(baked, answers):
-    project = baked(answers)
+def test_the_built_functions_run_one_batch(tmp_path, build_site, answers):
+    project = in_build_site(build_site, bake(tmp_path, **answers))
     merged = answers_with_defaults(answers)
 
     result, report = check_build(project)

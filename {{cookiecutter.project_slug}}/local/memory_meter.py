@@ -7,10 +7,10 @@ function's own footprint before any record (quotas.FUNCTION_BASELINE_BYTES, whic
 against what the built functions import). An invocation that ran alone is measured exactly (the kernel's
 high-water mark, restarted for it) and, past MemorySize, fails as Lambda's out-of-memory does: the
 orchestrator's like a crash (the durable runner invokes it again), a step function's with an OutOfMemory
-error. So that invocations run alone, one waits for another that began less than `wait_alone` seconds ago
-to end (a chained invoke's target starts while its orchestrator's invocation winds down; a long one is
-not waited for): tests, which run one execution at a time, and `make local --concurrent-batches 1`
-measure every invocation exactly. Invocations that
+error. An execution's invocations follow one another in Lambda, but here a chained invoke's target
+starts while its orchestrator's invocation winds down: so each invocation first waits (up to
+`wait_alone` seconds) for the others of its own execution to end. Tests, which run one execution at a
+time, and `make local --concurrent-batches 1` thus measure every invocation alone, exactly. Invocations that
 still overlap (several executions at once) share one process's memory, so each is charged all of it
 (sampled every few milliseconds): such a figure past MemorySize cannot be pinned on one of them and is
 reported, not failed. Where /proc is missing (not Linux) nothing is measured.
@@ -56,14 +56,22 @@ def resident(field: str = "VmRSS") -> int:
 
 @dataclass
 class Invocation:
-    began: float  # time.monotonic() when it began
+    execution: str  # the durable execution it belongs to
     start: int  # resident bytes when it began
     most: int  # the most resident bytes seen while it ran
     alone: bool  # no other invocation ran at any moment of it
 
 
+def execution_of(event: Any) -> str:
+    """The durable execution an invocation belongs to: the orchestrator's input names it, so does a step's request."""
+    arn = getattr(event, "durable_execution_arn", None)
+    if arn is None and isinstance(event, dict):
+        arn = event.get("execution_id")
+    return str(arn)
+
+
 class MemoryMeter:
-    def __init__(self, memory_mb: int, enforce: bool | None = None, wait_alone: float = 0.25) -> None:
+    def __init__(self, memory_mb: int, enforce: bool | None = None, wait_alone: float = 10) -> None:
         self.limit = memory_mb * MIB
         self.wait_alone = wait_alone
         self.enforce = enforced_by_default() if enforce is None else enforce
@@ -88,7 +96,7 @@ class MemoryMeter:
             return handler
 
         def measured(event: Any, context: Any) -> Any:
-            key = self._begin()
+            key = self._begin(execution_of(event))
             try:
                 return handler(event, context)
             finally:
@@ -96,10 +104,10 @@ class MemoryMeter:
 
         return measured
 
-    def _begin(self) -> int:
+    def _begin(self, execution: str) -> int:
         with self._lock:
-            if self.wait_alone:  # for the others that began lately to end: they are likely about to
-                self._wake.wait_for(self._only_long_ones_run, timeout=self.wait_alone)
+            if self.wait_alone:  # for this execution's other invocations: in Lambda they would be over
+                self._wake.wait_for(lambda: not self._running_in(execution), timeout=self.wait_alone)
             if not self._running:  # alone: what earlier invocations freed goes back first, the peak restarts
                 self._release_free_memory()
                 CLEAR_REFS.write_text("5")
@@ -107,14 +115,13 @@ class MemoryMeter:
             key = next(self._keys)
             for other in self._measuring.values():
                 other.alone = False
-            self._measuring[key] = Invocation(time.monotonic(), now, now, alone=not self._running)
+            self._measuring[key] = Invocation(execution, now, now, alone=not self._running)
             self._running.add(key)
             self._wake.notify()
             return key
 
-    def _only_long_ones_run(self) -> bool:
-        recent = time.monotonic() - self.wait_alone
-        return all(invocation.began < recent for invocation in self._measuring.values())
+    def _running_in(self, execution: str) -> bool:
+        return any(invocation.execution == execution for invocation in self._measuring.values())
 
     def _end(self, key: int, function: str, orchestrator: bool) -> None:
         with self._lock:

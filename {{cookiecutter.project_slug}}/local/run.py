@@ -98,8 +98,7 @@ def run(args: argparse.Namespace) -> Report:
         resources = pipeline.create_resources(settings, table_name, queue_name="input", visibility_timeout=visibility)
         faults = FaultPlan(args.seed, args.transient_failure_rate, args.crash_rate)
         guard = QuotaGuard(enforce=False if args.no_quota_guard else None)  # None: LOCAL_QUOTA_GUARD decides
-        # One batch at a time: every invocation's memory measured alone; several: they run side by side, as in Lambda.
-        meter = MemoryMeter(settings.memory_mb, wait_alone=0.25 if args.concurrent_batches == 1 else 0)
+        meter = MemoryMeter(settings.memory_mb)
         journal = Journal()
         bodies = message_bodies(args.count, args.messages, args.seed)
 

@@ -59,17 +59,17 @@ def random_value(rng: random.Random, depth: int = 0) -> Any:
     return [random_value(rng, depth + 1) for _ in range(rng.randrange(6))]
 
 
-@pytest.mark.parametrize("unit", FORMS)
-def test_the_parse_estimate_bounds_what_json_allocates_for_the_worst_shapes(unit):
-    text = "[" + ",".join([unit] * (MIB // (len(unit) + 1))) + "]"
-    assert allocated_by_parse(text) <= parsed_bytes_bound(text)
+def test_the_parse_estimate_bounds_what_json_allocates_for_the_worst_shapes():
+    for unit in FORMS:  # 256 KiB of each: what a shape costs per byte does not depend on the size
+        text = "[" + ",".join([unit] * (256 * 1024 // (len(unit) + 1))) + "]"
+        assert allocated_by_parse(text) <= parsed_bytes_bound(text), unit
 
 
-@pytest.mark.parametrize("seed", range(20))
-def test_the_parse_estimate_bounds_what_json_allocates_for_random_documents(seed):
-    rng = random.Random(seed)  # noqa: S311 - test data
-    text = json.dumps([random_value(rng) for _ in range(2000)], ensure_ascii=rng.random() < 0.5)
-    assert allocated_by_parse(text) <= parsed_bytes_bound(text)
+def test_the_parse_estimate_bounds_what_json_allocates_for_random_documents():
+    for seed in range(12):
+        rng = random.Random(seed)  # noqa: S311 - test data
+        text = json.dumps([random_value(rng) for _ in range(1500)], ensure_ascii=rng.random() < 0.5)
+        assert allocated_by_parse(text) <= parsed_bytes_bound(text), seed
 
 
 def test_records_wait_their_turn_first_come_first_served_and_never_exceed_the_budget():
