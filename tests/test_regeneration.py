@@ -207,7 +207,12 @@ def create_at(release: str, template_history: Path, tmp_path: Path, **options: s
 
 
 def run_suite(project: Path) -> subprocess.CompletedProcess[str]:
-    suite = run(sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "-rw", cwd=project, check=False)
+    """The upgraded project's unit and pipeline tests: its own code, and the template's with it. (The integration
+    tests drive make local and the smoke test, the same in every project: test_generated_suites runs them.)"""
+    selection = "not integration and not dynamodb_local"
+    suite = run(
+        sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "-rw", "-m", selection, cwd=project, check=False
+    )
     assert suite.returncode == 0, suite.stdout[-3000:]
     return suite
 

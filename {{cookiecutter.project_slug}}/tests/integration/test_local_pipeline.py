@@ -33,7 +33,11 @@ def run_local(*args: str) -> dict:
         timeout=900,
         check=False,
     )
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    try:
+        summary = json.loads(result.stdout)["summary"]
+    except (ValueError, KeyError):
+        summary = None
+    assert result.returncode == 0, f"summary: {summary}\n{result.stderr[-3000:]}" if summary else result.stderr[-3000:]
     return json.loads(result.stdout)
 
 

@@ -12,7 +12,7 @@ import json
 
 import pytest
 from aws_durable_execution_sdk_python import DurableContext, InvokeError, StepError, durable_execution
-from aws_durable_execution_sdk_python.config import MapConfig, StepConfig, StepSemantics
+from aws_durable_execution_sdk_python.config import ChildConfig, MapConfig, StepConfig, StepSemantics
 from aws_durable_execution_sdk_python.execution import InvocationStatus
 from aws_durable_execution_sdk_python.retries import RetryDecision
 from aws_durable_execution_sdk_python.serdes import JsonSerDes
@@ -94,6 +94,24 @@ def test_a_step_result_one_byte_over_fails_the_execution_with_the_services_messa
     assert result.status is InvocationStatus.FAILED
     assert STEP_REFUSED in result.error.message
     assert usage.violations == [STEP_REFUSED]
+
+
+def child_returning(result_bytes: int):
+    @durable_execution
+    def handler(event: dict, context: DurableContext) -> int:
+        result = context.run_in_child_context(lambda _ctx: "c" * (result_bytes - 2), name="child",
+                                              config=ChildConfig(serdes=JsonSerDes()))  # fmt: skip
+        return len(result)
+
+    return handler
+
+
+@pytest.mark.parametrize("result_bytes", [MAX_OPERATION_PAYLOAD_BYTES, MAX_OPERATION_PAYLOAD_BYTES + 1])
+def test_a_child_context_result_over_262144_bytes_is_checkpointed_as_a_summary_by_the_sdk(result_bytes):
+    # The SDK replays the children instead of checkpointing a larger result: no operation crosses the limit.
+    result, usage = run(child_returning(result_bytes))
+    assert result.status is InvocationStatus.SUCCEEDED and json.loads(result.result) == result_bytes - 2
+    assert usage.largest_by_kind["CONTEXT output"] <= MAX_OPERATION_PAYLOAD_BYTES
 
 
 def invoking(input_bytes: int):
