@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
+import os
 import sys
 import threading
 import time
@@ -31,8 +32,13 @@ from local.template_values import PROJECT_ROOT, load_settings
 if TYPE_CHECKING:
     from pipeline_runtime.steps import Step
 
-LOG_FILE = PROJECT_ROOT / "local-output" / "pipeline.log"
-TRACE_FILE = PROJECT_ROOT / "local-output" / "trace.jsonl"
+OUTPUT_DIR = Path(os.environ.get("LOCAL_OUTPUT_DIR") or PROJECT_ROOT / "local-output")  # tests run side by side
+LOG_FILE = OUTPUT_DIR / "pipeline.log"
+TRACE_FILE = OUTPUT_DIR / "trace.jsonl"
+
+
+def shown(path: Path) -> str:
+    return str(path.relative_to(PROJECT_ROOT)) if path.is_relative_to(PROJECT_ROOT) else str(path)
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -80,7 +86,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def run(args: argparse.Namespace) -> Report:
     console = sys.stderr  # progress lines; the functions' logs go to LOG_FILE
-    LOG_FILE.parent.mkdir(exist_ok=True)
+    LOG_FILE.parent.mkdir(parents=True, exist_ok=True)
     with LOG_FILE.open("w") as log, redirect_stdout(log), redirect_stderr(log):  # before any logger exists
         import boto3
 
@@ -168,8 +174,8 @@ def run(args: argparse.Namespace) -> Report:
     else:
         print_tables(stored, dead, args.rows)
         print_summary(report, dead)
-        print(f"Function logs and metrics: {LOG_FILE.relative_to(PROJECT_ROOT)}; every message's path: "
-              f"{TRACE_FILE.relative_to(PROJECT_ROOT)} (make trace ID=<N or message id>)")  # fmt: skip
+        print(f"Function logs and metrics: {shown(LOG_FILE)}; every message's path: "
+              f"{shown(TRACE_FILE)} (make trace ID=<N or message id>)")  # fmt: skip
     if args.trace:
         print_trace(journal.events, args.trace)
     return report
@@ -230,7 +236,7 @@ def trace_main(argv: list[str] | None = None) -> int:
     parser.add_argument("message", help="N for the Nth sent, its id, or a unique prefix of it")
     args = parser.parse_args(argv)
     if not TRACE_FILE.is_file():
-        parser.error(f"{TRACE_FILE.relative_to(PROJECT_ROOT)} does not exist yet: run make local first")
+        parser.error(f"{shown(TRACE_FILE)} does not exist yet: run make local first")
     return 0 if print_trace(read_journal(TRACE_FILE), args.message) else 1
 
 

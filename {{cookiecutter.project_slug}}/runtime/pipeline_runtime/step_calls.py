@@ -49,8 +49,12 @@ def run_record(
         correlation_id=message_id, step=name, execution_id=request["execution_id"], **invocation_log_keys(context)
     )
     result: dict[str, Any] = {"id": message_id, "step": name}
-    text = record.data_text()
-    original_text = original.data_text() if original else None
+    in_bucket = sum(
+        carried.header.get("text_bytes", 0) for carried in (record, original) if carried and carried.text is None
+    )
+    with room.budget.holding(min(room.budget.total, 2 * in_bucket)):  # a text read from the bucket: bytes, then str
+        text = record.data_text()
+        original_text = original.data_text() if original else None
     needed = record_working_set(text, original_text)
     if not room.budget.fits(needed):  # no wait can make room for it
         logger.warning("record too large for the function's memory", extra={"message_id": message_id, "bytes": needed})

@@ -6,24 +6,29 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import subprocess
 import sys
+import tempfile
+from pathlib import Path
 
 import pytest
 
 from local import pipeline
 from local.journal import Journal, find_message
 from local.report import short_execution_id
-from local.run import LOG_FILE, Progress
+from local.run import Progress
 from local.template_values import PROJECT_ROOT, load_settings
 
 pytestmark = pytest.mark.integration
 STEPS = list(pipeline.step_modules())
+OUTPUT_DIR = Path(tempfile.mkdtemp(prefix="local-output-"))  # this module's own: other tests run make local too
+LOG_FILE = OUTPUT_DIR / "pipeline.log"
 
 
 def make_local(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "local.run", *args],
+        [sys.executable, "-m", "local.run", *args], env={**os.environ, "LOCAL_OUTPUT_DIR": str(OUTPUT_DIR)},
         cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=300, check=False,
     )  # fmt: skip
 
@@ -56,9 +61,7 @@ def test_summary_breakdown_and_trace_of_the_invalid_message(default_run):
     assert trace[-1].strip() == "(end)  ended: dead-letter queue (validation_failed)"
     assert not any(f"{step}:" in line for line in trace for step in STEPS[1:])  # it went no further
 
-    again = subprocess.run(
-        [sys.executable, "-m", "local.run", "trace", "1"], cwd=PROJECT_ROOT, capture_output=True, text=True, check=False
-    )  # make trace ID=1: the last run's first message, stored
+    again = make_local("trace", "1")  # make trace ID=1: the last run's first message, stored
     assert again.returncode == 0, again.stderr
     assert [f"{step}: ok in" in again.stdout for step in STEPS] == [True] * len(STEPS)
     assert "ended: stored in DynamoDB at " in again.stdout
