@@ -147,24 +147,24 @@ def worst_case_faults(
 
         return flaky
 
-    put_json, load = payloads.put_json, settle.payloads.load
+    pack, carried = payloads.pack, settle.payloads.carried
 
-    def staging(key: str, value: Any) -> int:
+    def staging(records: list[Any], key: str, inline_limit: int) -> Any:
         if key.endswith("/stage.json") and count(key) < attempts:
             raise ConnectionError("injected: the bucket refused")
-        return put_json(key, value)
+        return pack(records, key, inline_limit)
 
-    def settle_load(payload: dict[str, Any]) -> Any:  # settling reads the wave's first reply first
+    def settle_carried(payload: dict[str, Any]) -> Any:  # settling reads the wave's first reply first
         if f"/{first_step}-1.json" in str(payload) and count(("settle", str(payload))) < attempts:
             raise ConnectionError("injected: the bucket refused")
-        return load(payload)
+        return carried(payload)
 
-    payloads.put_json = staging
-    settle.payloads = type("FlakyPayloads", (), {"load": staticmethod(settle_load)})
+    payloads.pack = staging
+    settle.payloads = type("FlakyPayloads", (), {"carried": staticmethod(settle_carried)})
     try:
         yield wrap_step
     finally:
-        payloads.put_json = put_json
+        payloads.pack = pack
         settle.payloads = payloads
 
 
