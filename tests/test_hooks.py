@@ -203,10 +203,12 @@ def test_operations_rule_names_the_smallest_record_concurrency_that_fits(steps):
 
 
 def test_worst_case_operations_formula():
-    # start + per wave: child context (several waves) + staging and settling (3 attempts) + 3 steps x (3 calls + 2 waits)
-    assert QUOTAS.worst_case_operations("lambda_invoke", 3, 5, 5, 3) == 1 + (3 + 15 + 3)
-    assert QUOTAS.worst_case_operations("lambda_invoke", 3, 10, 5, 3) == 1 + 2 * (1 + 3 + 15 + 3)
-    assert QUOTAS.worst_case_operations("durable_step", 20, 10000, 1, 3) == 1 + (3 + 100 + 3) <= 3000
+    # start + per wave: child context (several waves) + staging and settling (3 attempts)
+    # + 3 steps x (3 calls + 2 waits + one isolated call and its wait)
+    assert QUOTAS.worst_case_operations("lambda_invoke", 3, 5, 5, 3) == 1 + (3 + 21 + 3)
+    assert QUOTAS.worst_case_operations("lambda_invoke", 3, 5, 5, 3, isolating=False) == 1 + (3 + 15 + 3)
+    assert QUOTAS.worst_case_operations("lambda_invoke", 3, 10, 5, 3) == 1 + 2 * (1 + 3 + 21 + 3)
+    assert QUOTAS.worst_case_operations("durable_step", 20, 10000, 1, 3) == 1 + (3 + 140 + 3) <= 3000
     assert QUOTAS.operations_when_nothing_fails("lambda_invoke", 3, 100, 100, by_reference=False) == 3 + 1
     assert QUOTAS.largest_fitting_batch("durable_step", 20, 1, 3) == 10000
     largest = QUOTAS.largest_fitting_batch("lambda_invoke", 3, 10, 3)

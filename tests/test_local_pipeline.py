@@ -59,7 +59,7 @@ def test_thousand_messages_none_lost(tmp_path):
     )  # fmt: skip
 
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
-    assert "1 passed" in result.stdout
+    assert "2 passed" in result.stdout  # at crash rates 0.1 and 0.5
 
 
 def test_store_against_real_dynamodb_local(tmp_path):

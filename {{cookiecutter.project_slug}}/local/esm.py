@@ -14,13 +14,13 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
 import boto3
 from aws_durable_execution_sdk_python.execution import InvocationStatus
 from aws_durable_execution_sdk_python_testing.runner import DurableFunctionTestRunner
+from botocore.exceptions import ClientError
 
 from local.events import event_bytes, sqs_event, sqs_record
 from local.journal import Journal
@@ -127,16 +127,14 @@ class EventSourceMapping:
                 message["MessageId"], "received", execution=name, records=len(messages),
                 delivery=int(message["Attributes"]["ApproximateReceiveCount"]),
             )  # fmt: skip
-        try:
-            arn = self.runner.run_async(
-                input=event,
-                execution_timeout=self.settings.execution_timeout_seconds,
-                function_name=self.function_name,
-                execution_name=name,
-            )
-            result = self.runner.wait_for_result(arn, timeout=self.execution_deadline)
-        except TimeoutError:
-            result = None
+        arn = self.runner.run_async(
+            input=event,
+            execution_timeout=self.settings.execution_timeout_seconds,
+            function_name=self.function_name,
+            execution_name=name,
+        )
+        result = self.wait_for(arn)
+        if result is None:  # past execution_deadline
             # Private: the runner has no public stop. Not awaited, in case the execution's lane is the stuck part.
             threading.Thread(target=self.runner._executor.stop_execution, args=(arn,), daemon=True).start()
         if result is not None and result.status is InvocationStatus.SUCCEEDED:
@@ -156,15 +154,32 @@ class EventSourceMapping:
         )
         status = "timed out" if result is None else f"{result.status.value.lower()}"
         for message in messages:
-            outcome = "handed back to SQS" if message["MessageId"] in failed else "deleted from the queue"
-            self.note(message["MessageId"], "batch_ended", execution=name, status=status, outcome=outcome)
-            if message["MessageId"] in failed:
-                self.sqs.change_message_visibility(
-                    QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=self.retry_after
-                )
-            else:
-                self.sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"])
-                self.stats.finish()
+            self.note(
+                message["MessageId"], "batch_ended", execution=name, status=status, outcome=self.settle(message, failed)
+            )
+
+    def settle(self, message: dict[str, Any], failed: set[str]) -> str:
+        """Delete a message the execution finished, or hand it back to SQS; what became of it."""
+        if message["MessageId"] not in failed:
+            self.sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"])
+            self.stats.finish()
+            return "deleted from the queue"
+        try:
+            self.sqs.change_message_visibility(
+                QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=self.retry_after
+            )
+        except ClientError:  # the pipeline deleted it when it ended (stored or dead-lettered)
+            self.stats.finish()
+            return "already deleted when it ended"
+        return "handed back to SQS"
+
+    def wait_for(self, arn: str) -> Any:
+        """The execution's result, or None past execution_deadline. One wait: the runner cancels what a wait
+        that times out was waiting for, so a shorter one would lose the result."""
+        try:
+            return self.runner.wait_for_result(arn, timeout=self.execution_deadline)
+        except TimeoutError:
+            return None
 
     def note(self, message_id: str, what: str, **details: Any) -> None:
         if self.journal is not None:
@@ -180,25 +195,35 @@ class EventSourceMapping:
         False if `timeout` ran out first."""
         deadline = time.monotonic() + timeout
         last_progress = 0.0
-        with ThreadPoolExecutor(max_workers=self.concurrent_batches) as pool:
-            in_flight: set = set()
-            while time.monotonic() < deadline:
-                for future in [future for future in in_flight if future.done()]:
-                    future.result()  # a harness error surfaces here instead of hiding
-                    in_flight.remove(future)
-                if len(in_flight) < self.concurrent_batches:
-                    messages = self.gather_batch()
-                    if messages:
-                        in_flight.add(pool.submit(self.process_batch, messages))
-                        continue
-                    if not in_flight:
-                        visible, invisible = self.queue_depth()
-                        if progress:
-                            progress(visible, invisible)
-                        if visible == 0 and invisible == 0 and not more_coming():
-                            return True
-                elif progress and time.monotonic() - last_progress >= 1:  # moto counts a queue slowly
-                    last_progress = time.monotonic()
-                    progress(*self.queue_depth())
-                time.sleep(0.02)
+        in_flight: list[threading.Thread] = []
+        errors: list[BaseException] = []
+
+        def run(messages: list[dict[str, Any]]) -> None:
+            try:
+                self.process_batch(messages)
+            except BaseException as error:  # a harness error surfaces in drain instead of hiding
+                errors.append(error)
+
+        while time.monotonic() < deadline:
+            in_flight = [thread for thread in in_flight if thread.is_alive()]
+            if errors:
+                raise errors[0]
+            if len(in_flight) < self.concurrent_batches:
+                messages = self.gather_batch()
+                if messages:
+                    # Daemon threads: when `timeout` runs out, a batch still running does not hold up the exit.
+                    thread = threading.Thread(target=run, args=(messages,), name="esm-batch", daemon=True)
+                    thread.start()
+                    in_flight.append(thread)
+                    continue
+                if not in_flight:
+                    visible, invisible = self.queue_depth()
+                    if progress:
+                        progress(visible, invisible)
+                    if visible == 0 and invisible == 0 and not more_coming():
+                        return True
+            elif progress and time.monotonic() - last_progress >= 1:  # moto counts a queue slowly
+                last_progress = time.monotonic()
+                progress(*self.queue_depth())
+            time.sleep(0.02)
         return False

@@ -49,18 +49,22 @@ class Journal:
                 )  # fmt: skip
 
     def wrap_step(self, step: str, function: Step) -> Step:
-        """`function` as it was, its every call on a record journaled with its outcome and duration."""
+        """`function` as it was, its every call on a record journaled with its outcome and duration: the outcome
+        the runtime gives it, a result that cannot be encoded, sized or stored included."""
+        from pipeline_runtime.step_calls import output_text  # imported late: it makes a logger (see above)
 
         def journaled(data: Any) -> Any:
             began = time.monotonic()
             outcome, detail = "ok", None
             try:
-                return function(data)
-            except Exception as error:
-                errors = rejection_errors(error)
-                failure = describe(error)
-                outcome = "rejected" if errors is not None else "transient" if is_transient(failure) else "failed"
-                detail = errors if errors is not None else f"{failure['type']}: {failure['message']}"
+                result = function(data)
+                try:
+                    output_text(result)  # the runtime's own check of what a step returns
+                except BaseException as error:
+                    outcome, detail = classify(error)
+                return result
+            except BaseException as error:
+                outcome, detail = classify(error)
                 raise
             finally:
                 self.add(
@@ -87,6 +91,15 @@ class Journal:
         path.parent.mkdir(parents=True, exist_ok=True)
         with self._lock, path.open("w") as out:
             out.writelines(json.dumps(event, default=str) + "\n" for event in self.events)
+
+
+def classify(error: BaseException) -> tuple[str, Any]:
+    """A step's failure as the per-step table counts it, and what to show of it."""
+    errors = rejection_errors(error)
+    if errors is not None:
+        return "rejected", errors
+    failure = describe(error)
+    return ("transient" if is_transient(failure) else "failed"), f"{failure['type']}: {failure['message']}"
 
 
 def read(path: Path) -> list[dict[str, Any]]:

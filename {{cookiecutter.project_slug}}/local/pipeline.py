@@ -8,6 +8,7 @@ import functools
 {% endif -%}
 import importlib
 import json
+import math
 import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -18,6 +19,7 @@ import boto3
 from aws_durable_execution_sdk_python import state as durable_state
 from aws_durable_execution_sdk_python_testing.runner import DurableFunctionTestRunner
 
+from local.function_timeout import with_timeout
 from local.memory_meter import MemoryMeter
 from local.quota_guard import QuotaGuard
 from local.template_values import PROJECT_ROOT, PipelineSettings, load_settings
@@ -94,6 +96,7 @@ def function_environment(settings: PipelineSettings, resources: dict[str, str]) 
         "MAX_RECEIVE_COUNT": str(settings.max_receive_count),
         "RECORD_CONCURRENCY": str(settings.record_concurrency),
         "PAYLOAD_BUCKET": resources["bucket"],
+        "INPUT_QUEUE_URL": resources["queue_url"],  # a message that ended is deleted from it at once
         "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(settings.memory_mb),  # what Lambda tells a function of its MemorySize
         # Each step function by its template name, as the orchestrator invokes it (the runner registers both).
         **{function_name_variable(step): name for step, name in settings.step_function_names.items()},
@@ -123,6 +126,7 @@ def make_runner(
     stop_signal_poll_seconds: float = 0.005,
     quota_guard: QuotaGuard | None = None,
     memory_meter: MemoryMeter | None = None,
+    function_timeout: float | None = None,
 ) -> DurableFunctionTestRunner:
     """A runner for the orchestrator with every step function registered under its name.
 
@@ -132,7 +136,8 @@ def make_runner(
     `quota_guard` enforces AWS's durable-execution quotas (a new one by default; see
     local/quota_guard.py); it is reachable as `runner.quota_guard`. `memory_meter` measures every
     invocation's peak memory and fails it past the template's MemorySize (local/memory_meter.py; a new
-    one by default), as `runner.memory_meter`.
+    one by default), as `runner.memory_meter`. Every invocation runs under the template's function Timeout
+    (`function_timeout` overrides it), ended past it and told the time left, as in Lambda.
     `stop_signal_poll_seconds` sets a private SDK constant: how often an invocation's checkpoint
     thread looks for its stop signal. The SDK's 0.1 s adds ~100 ms to every orchestrator
     invocation, pure waiting locally; pass SDK_STOP_SIGNAL_POLL_SECONDS to time it as the SDK does
@@ -141,9 +146,14 @@ def make_runner(
     durable_state._STOP_SIGNAL_POLL_SECONDS = stop_signal_poll_seconds
     module = orchestrator_module()
     region = os.environ.get("AWS_DEFAULT_REGION", "{{ cookiecutter.aws_region }}")  # reported in Lambda contexts
-    meter = memory_meter or MemoryMeter(load_settings().memory_mb)
-    measured = meter.wrap("OrchestratorFunction", orchestrator or module.handler, orchestrator=True)
-    runner = DurableFunctionTestRunner(handler=measured, poll_interval=0.01, region=region)
+    settings = load_settings()
+    timeout = function_timeout or settings.function_timeout_seconds
+    meter = memory_meter or MemoryMeter(settings.memory_mb)
+    timed = with_timeout(orchestrator or module.handler, timeout)
+    measured = meter.wrap("OrchestratorFunction", timed, orchestrator=True)
+    runner = DurableFunctionTestRunner(
+        handler=measured, poll_interval=0.01, region=region, invocation_timeout=math.ceil(timeout)
+    )
     runner.memory_meter = meter
     runner._executor.RETRY_BACKOFF_SECONDS = 0  # private: re-invoke after a crash at once, not after 5 s
     runner.quota_guard = quota_guard or QuotaGuard()
@@ -157,7 +167,7 @@ def make_runner(
 {%- else %}
     for step, function in functions.items():  # each step function as deployed, running the (wrapped) step
         handle = functools.partial(step_function.handle, module=modules[step], steps={role(step): function})
-        deployed = meter.wrap(logical_id(step), handle)
+        deployed = meter.wrap(logical_id(step), with_timeout(handle, timeout))
         for name in (step, logical_id(step)):  # tests invoke by step name, local runs by the template's name
             runner.register_function(name, deployed)
 {%- endif %}

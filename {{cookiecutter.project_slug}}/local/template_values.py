@@ -28,6 +28,7 @@ class PipelineSettings:
     table_attribute_definitions: list[dict[str, str]]
     step_function_names: dict[str, str]  # step -> logical id of its function
     memory_mb: int  # every function's MemorySize (Globals)
+    function_timeout_seconds: int  # every function's Timeout (Globals)
 
 
 def load_template(path: Path = TEMPLATE_PATH) -> dict[str, Any]:
@@ -55,4 +56,5 @@ def load_settings(path: Path = TEMPLATE_PATH) -> PipelineSettings:
         table_attribute_definitions=table["AttributeDefinitions"],
         step_function_names=steps,
         memory_mb=int(template["Globals"]["Function"]["MemorySize"]),
+        function_timeout_seconds=int(template["Globals"]["Function"]["Timeout"]),
     )

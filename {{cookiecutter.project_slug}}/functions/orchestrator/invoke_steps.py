@@ -15,7 +15,7 @@ from aws_durable_execution_sdk_python import DurableContext, InvokeError
 from pipeline_config import record_concurrency
 from pipeline_runtime.errors import describe
 from pipeline_runtime.naming import function_name_variable
-from pipeline_runtime.step_calls import failed_call, reply_is_well_formed
+from pipeline_runtime.step_calls import failed_call, well_formed
 
 
 def wave_size(records: list[dict[str, Any]]) -> int:
@@ -34,6 +34,7 @@ def call_step(ctx: DurableContext, step: str, request: dict[str, Any], name: str
         reply = ctx.invoke(step_function_name(step), request, name=name)
     except InvokeError as error:  # the target failed, timed out or was throttled; SDK errors must escape
         return failed_call(step, request, describe(error), selected)
-    if not reply_is_well_formed(reply):
+    checked = well_formed(reply)
+    if checked is None:
         return failed_call(step, request, {"type": "MalformedStepReply", "message": str(reply)[:200]}, selected)
-    return reply
+    return checked

@@ -54,30 +54,46 @@ def staged(records: list[Record]) -> list[dict[str, Any]]:
             "status": "ok",
             "data": record["body"],
             "receives": int(record.get("attributes", {}).get("ApproximateReceiveCount", "1")),
+            **({"receipt": record["receiptHandle"]} if record.get("receiptHandle") else {}),  # to delete it once ended
         }
         for record in records
     ]
 
 
-def run_step(ctx: DurableContext, step: str, request: dict[str, Any], selected: int) -> list[dict[str, Any]]:
-    """Call a step for the selected records, then again for those that failed transiently; every reply."""
-    replies = []
+def run_step(
+    ctx: DurableContext, step: str, request: dict[str, Any], selected: int
+) -> tuple[list[dict[str, Any]], int]:
+    """Call a step for the selected records, then again for those that failed transiently; a record that ran out of
+    its invocation's time beside others first goes once alone. Every reply, and how many records are left to retry."""
+    replies, isolated = [], False
     for attempt in range(1, RETRY.max_attempts + 1):
-        reply = call_step(
-            ctx,
-            step,
-            {**request, "output_key": f"{request['output_key']}-{attempt}.json"},
-            f"{step}-{attempt}",
-            selected,
-        )
+        name = f"{step}-{attempt}"
+        attempt_key = f"{request['output_key']}-{attempt}.json"
+        reply = call_step(ctx, step, {**request, "output_key": attempt_key}, name, selected)
         replies.append(reply)
-        selected = reply["counts"]["transient"]
+        sources, again = [reply["output"]], ["transient", "isolate"]
+        selected = reply["counts"]["transient"] + reply["counts"]["isolate"]
+        if reply["counts"]["isolate"] and not isolated:
+            isolated = True
+            alone = call_alone(ctx, step, {**request, "sources": [reply["output"]]}, attempt)
+            replies.append(alone)
+            sources, again = [reply["output"], alone["output"]], ["transient"]
+            selected = reply["counts"]["transient"] + alone["counts"]["transient"]
         if not selected or attempt == RETRY.max_attempts:
-            return replies
+            return replies, selected
         delay = retry_strategy(RuntimeError("transient step failure"), attempt).delay_seconds
         ctx.wait(Duration.from_seconds(delay), name=f"{step}-backoff-{attempt}")
-        request = {**request, "sources": [reply["output"]], "select": "transient"}
-    return replies
+        request = {**request, "sources": sources, "select": again}
+    return replies, selected
+
+
+def call_alone(ctx: DurableContext, step: str, request: dict[str, Any], attempt: int) -> dict[str, Any]:
+    """The record marked `isolate` in an invocation of its own: if it runs out of time again, it is timed_out."""
+    name = f"{step}-{attempt}-alone"
+    if STEP_MODE == "durable_step":  # the step would run in this invocation's remaining time: start a fresh one
+        ctx.wait(Duration.from_seconds(1), name=f"{name}-wait")
+    alone = {**request, "select": "isolate", "output_key": f"{request['output_key']}-{attempt}-alone.json"}
+    return call_step(ctx, step, alone, name, 1)
 
 
 def run_wave(
@@ -115,12 +131,10 @@ def run_wave(
             "threads": min(record_concurrency(), quotas.MAX_STEP_THREADS),
             "reserved_bytes": reserved,
         }
-        replies = run_step(ctx, step, request, selected)
+        replies, left = run_step(ctx, step, request, selected)
         outputs += [reply["output"] for reply in replies]
         counts = [reply["counts"] for reply in replies]
-        ended["unsettled"] += (
-            sum(c["rejected"] + c["failed"] + c["too_large"] for c in counts) + counts[-1]["transient"]
-        )
+        ended["unsettled"] += sum(c["rejected"] + c["failed"] + c["too_large"] + c["timed_out"] for c in counts) + left
         carrying = [reply["output"] for reply in replies if reply["counts"]["ok"]]  # only these hold records going on
         selected = sum(c["ok"] for c in counts)
         if position == 0:

@@ -13,7 +13,7 @@ from typing import Any
 from aws_lambda_powertools import Logger
 
 from dead_letters import send_to_dead_letter_queue
-from pipeline_runtime import payloads
+from pipeline_runtime import input_queue, payloads
 from pipeline_runtime.payloads import Carried
 
 logger = Logger()
@@ -28,6 +28,8 @@ def reason_and_detail(ending: dict[str, Any]) -> tuple[str, Any]:
     if ending["status"] == "too_large":  # its JSON past MAX_RECORD_BYTES, or its working set past the memory
         detail = {key: ending[key] for key in ("step", "bytes", "limit", "of") if key in ending}
         return "payload_too_large", detail
+    if ending["status"] == "timed_out":  # it ran past its step's invocation alone: more time is not coming
+        return "step_timed_out", f"{ending['step']}: {ending['error']['message']}"
     error = ending["error"]
     return "step_failed", f"{ending['step']}: {error['type']}: {error['message']}"
 
@@ -68,14 +70,16 @@ def settle(
         reason, detail = reason_and_detail(ending)
         extra = {"message_id": message.id, "execution_id": execution_id, "reason": reason, "detail": detail}
         last_delivery = max_receives is not None and message.header["receives"] >= max_receives
-        if reason == "step_failed" and not last_delivery:
+        if reason == "step_failed" and not last_delivery:  # failed, or still to retry (transient, isolate)
             logger.warning("record failed; SQS will redeliver it", extra=extra)
             retry.append(position)
             continue
         sent = send_with_retries(message, reason, detail, execution_id)
         if sent is None:
             retry.append(position)
-        elif sent == "already stored":  # an earlier delivery stored it after all
+            continue
+        input_queue.delete_ended(message.header.get("receipt"), message.id)  # it ended: SQS must not move it too
+        if sent == "already stored":  # an earlier delivery stored it after all
             counts["stored"] += 1
             counts["duplicates"] += 1
         else:  # sent now, or by an earlier execution

@@ -20,6 +20,7 @@ class RecordContext:
     execution_id: str
     original: Any  # the validated record, for the storing step
     lambda_context: Any
+    receipt: str | None = None  # the SQS delivery's receipt handle, for the storing step
 
 
 CURRENT: contextvars.ContextVar[RecordContext] = contextvars.ContextVar("pipeline_record")

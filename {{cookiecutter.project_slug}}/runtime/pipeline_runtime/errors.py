@@ -24,6 +24,12 @@ class MalformedStepOutput(Exception):
     """A step answered with something the chain cannot carry on: that record's failure."""
 
 
+def is_runtime_signal(error: BaseException) -> bool:
+    """The durable SDK's own control flow (SuspendExecution and kin: BaseExceptions so user code lets them
+    pass): they must reach the SDK. Anything else a step raises, SystemExit included, is the record's."""
+    return not isinstance(error, Exception) and type(error).__module__.startswith("aws_durable_execution_sdk_python")
+
+
 def rejection_errors(error: BaseException) -> list[str] | None:
     """Every error of a rejection: RecordRejected, or a pydantic ValidationError (all its errors at once)."""
     if isinstance(error, RecordRejected):

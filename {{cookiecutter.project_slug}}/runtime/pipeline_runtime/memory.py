@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -24,6 +25,10 @@ def memory_mb(context: Any) -> int:
     return int(value) if value else DEFAULT_MEMORY_MB
 
 
+class NoRoomInTime(Exception):
+    """The record's turn did not come before the call had to stop starting records."""
+
+
 class MemoryBudget:
     """Bytes the records in flight share, handed out first come, first served (a large record is not starved)."""
 
@@ -37,12 +42,17 @@ class MemoryBudget:
         return size <= self.total
 
     @contextmanager
-    def holding(self, size: int) -> Iterator[None]:
-        """Wait until `size` bytes are free and it is this caller's turn; give them back afterwards."""
+    def holding(self, size: int, until: float | None = None) -> Iterator[None]:
+        """Wait until `size` bytes are free and it is this caller's turn; give them back afterwards.
+        NoRoomInTime if that has not happened by `until` (time.monotonic())."""
         turn = object()
         with self._changed:
             self._turns.append(turn)
-            self._changed.wait_for(lambda: self._turns[0] is turn and self.free >= size)
+            timeout = None if until is None else max(0.0, until - time.monotonic())
+            if not self._changed.wait_for(lambda: self._turns[0] is turn and self.free >= size, timeout):
+                self._turns.remove(turn)
+                self._changed.notify_all()
+                raise NoRoomInTime
             self._turns.popleft()
             self.free -= size
             self._changed.notify_all()

@@ -169,9 +169,9 @@ def carried(payload: Payload) -> list[Carried]:
     failure = payload["failed_call"]
     header = {"status": failure["status"], "step": failure["step"], "error": failure["error"]}
     sources = select(payload["sources"], payload["select"])
-    if failure["status"] != "transient":
+    if failure["status"] not in ("transient", "isolate"):
         return [Carried({"id": source.id, **header}) for source in sources]
-    pointers = ("data_ref", "text_bytes")  # a transient record goes again with its data
+    pointers = ("data_ref", "text_bytes")  # a record that goes again keeps its data
     return [
         Carried(
             {"id": source.id, **header, **{key: source.header[key] for key in pointers if key in source.header}},
@@ -181,9 +181,10 @@ def carried(payload: Payload) -> list[Carried]:
     ]
 
 
-def select(payloads: list[Payload], status: str) -> list[Carried]:
-    """The records of `payloads` whose status is `status`, in order."""
-    return [record for payload in payloads for record in carried(payload) if record.status == status]
+def select(payloads: list[Payload], status: str | list[str]) -> list[Carried]:
+    """The records of `payloads` whose status is `status` (or one of them), in order."""
+    wanted = {status} if isinstance(status, str) else set(status)
+    return [record for payload in payloads for record in carried(payload) if record.status in wanted]
 
 
 def load(payload: Payload) -> list[Record]:

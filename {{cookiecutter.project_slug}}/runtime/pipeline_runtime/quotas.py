@@ -48,6 +48,20 @@ STORED_ITEM_INLINE_BYTES = 350_000  # a stored item larger than this keeps its d
 MAX_STEP_THREADS = 64  # records one step call runs at once, whatever record_concurrency says
 
 
+# Time. Lambda ends an invocation at its Timeout like a crash, whatever its records were doing: a step
+# call answers before that with what finished, and starts no record in the last stretch.
+REPLY_RESERVE_FRACTION = 0.1  # of the time left when a call starts, kept to pack and send its reply,
+REPLY_RESERVE_SECONDS = (1.0, 5.0)  # ... within these bounds (a quarter of the time at most, for short Timeouts);
+# records start only while twice the reserve is left
+ISOLATED_CALLS_PER_STEP = 1  # per wave: a record that ran out of time beside others goes once alone
+
+
+def reply_reserve_seconds(seconds_left: float) -> float:
+    """Time a step call keeps for its reply out of the `seconds_left` of its invocation."""
+    low, high = REPLY_RESERVE_SECONDS
+    return min(high, max(min(low, seconds_left / 4), seconds_left * REPLY_RESERVE_FRACTION))
+
+
 # Memory. A function's MemorySize bounds its whole process; past it Lambda ends the invocation like a crash.
 # What the template holds in a step call, and how the records in flight share the rest:
 FUNCTION_BASELINE_BYTES = 80 * MIB  # before any record: interpreter, Lambda's runtime client, boto3, Powertools,
@@ -117,18 +131,21 @@ def wave_count(step_mode: str, batch_size: int, record_concurrency: int) -> int:
     return math.ceil(batch_size / record_concurrency)
 
 
-def operations_per_wave(step_count: int, attempts: int, several_waves: bool) -> int:
+def operations_per_wave(step_count: int, attempts: int, several_waves: bool, isolating: bool = True) -> int:
     """Worst case of one wave: its child context, staging and settling with every retry, and every step
-    called `attempts` times with a durable wait between attempts."""
-    return int(several_waves) + attempts + step_count * (2 * attempts - 1) + attempts
+    called `attempts` times with a durable wait between attempts, plus (`isolating`) its isolated call and
+    the wait that gives it an invocation of its own."""
+    isolation = 2 * ISOLATED_CALLS_PER_STEP if isolating else 0
+    return int(several_waves) + attempts + step_count * (2 * attempts - 1 + isolation) + attempts
 
 
 def worst_case_operations(
-    step_mode: str, step_count: int, batch_size: int, record_concurrency: int, attempts: int
+    step_mode: str, step_count: int, batch_size: int, record_concurrency: int, attempts: int, isolating: bool = True
 ) -> int:
-    """Durable operations of one batch when every call of every step fails transiently until its last attempt."""
+    """Durable operations of one batch when every call of every step fails transiently until its last attempt
+    (and, `isolating`, also runs out of time once)."""
     waves = wave_count(step_mode, batch_size, record_concurrency)
-    return 1 + waves * operations_per_wave(step_count, attempts, waves > 1)
+    return 1 + waves * operations_per_wave(step_count, attempts, waves > 1, isolating)
 
 
 def operations_when_nothing_fails(

@@ -70,6 +70,17 @@ def number_problem(value: float | int) -> str | None:
     return None
 
 
+def not_utf8(text: str) -> bool:
+    """True for text holding a lone surrogate ("\\udfff"): Python keeps it, no UTF-8 encoder takes it."""
+    if text.isascii():
+        return False
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
 def storage_problems(value: Any, levels: int = MAX_RECORD_NESTING) -> list[str]:
     """Why `value` could not be stored as one item attribute: nesting past `levels`, an empty key, a number
     DynamoDB refuses, a value JSON cannot carry. Walked without recursion and without copying: memory grows
@@ -85,13 +96,18 @@ def storage_problems(value: Any, levels: int = MAX_RECORD_NESTING) -> list[str]:
                     problem = f"nested deeper than the {levels} levels DynamoDB stores under an item"
                 elif isinstance(item, dict) and "" in item:
                     problem = "an empty key, which DynamoDB refuses as an attribute name"
+                elif isinstance(item, dict) and any(not_utf8(name) for name in item if isinstance(name, str)):
+                    problem = "a key with a lone surrogate, which UTF-8 (and so Lambda and DynamoDB) cannot carry"
                 else:
                     path.append(key)
                     walking.append(iter(item.items() if isinstance(item, dict) else enumerate(item)))
                     break
             elif isinstance(item, float | int) and not isinstance(item, bool):
                 problem = number_problem(item)
-            elif not isinstance(item, str | bool | None):
+            elif isinstance(item, str):
+                if not_utf8(item):
+                    problem = "a lone surrogate, which UTF-8 (and so Lambda and DynamoDB) cannot carry"
+            elif not isinstance(item, bool | None):
                 problem = f"a {type(item).__name__}, which JSON cannot carry"
             if problem:
                 problems.append(f"{described([*path, key])}: {problem}")

@@ -125,7 +125,10 @@ def test_a_batch_failing_everywhere_it_can_costs_the_worst_case_and_no_more(aws,
     output, usage, _result = run(records, wrap_step)
 
     assert len([key for key in stages if key.endswith("/stage.json")]) == waves, "the waves were staged"
-    assert usage.operations == quotas.worst_case_operations(STEP_MODE, len(STEPS), len(records), 2, ATTEMPTS)
+    # Every failure but running out of time (tests/pipeline/test_isolation.py adds the isolated calls)
+    assert usage.operations == quotas.worst_case_operations(
+        STEP_MODE, len(STEPS), len(records), 2, ATTEMPTS, isolating=False
+    )
     within_quotas(usage)
     assert output["counts"] == {
         "stored": len(records) - waves,

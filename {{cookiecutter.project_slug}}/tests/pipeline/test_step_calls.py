@@ -12,7 +12,7 @@ import pytest
 from conftest import STEP_MODULES, STEPS
 
 from pipeline_runtime import RecordRejected, TransientStepError, current_message_id, payloads, quotas
-from pipeline_runtime.step_calls import failed_call, reply_is_well_formed, run_call
+from pipeline_runtime.step_calls import failed_call, run_call, well_formed
 from pipeline_runtime.steps import load_step
 
 
@@ -46,7 +46,7 @@ def test_each_selected_record_runs_and_answers_in_order(lambda_context):
 
     reply = run_call(request(records), echo, lambda_context)
 
-    assert reply_is_well_formed(reply)
+    assert well_formed(reply) == reply
     assert [record["id"] for record in reply["output"]["records"]] == ["m-1", "m-2", "m-3"]
     assert all(record["data"]["seen"] for record in reply["output"]["records"])
     assert reply["counts"]["ok"] == 3
