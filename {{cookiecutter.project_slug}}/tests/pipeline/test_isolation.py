@@ -21,7 +21,7 @@ from local.events import sqs_event, sqs_record
 from local.journal import Journal, trace_lines
 from local.quota_guard import QuotaGuard
 from pipeline_runtime import current_message_id, payloads, quotas
-from pipeline_runtime.context import CURRENT, RecordContext
+from pipeline_runtime.context import CURRENT, RecordContext, current_record
 from pipeline_runtime.step_calls import RecordTooLarge, output_text, run_call
 
 STEP_MODE = "{{ cookiecutter.step_mode }}"
@@ -250,3 +250,19 @@ def test_the_local_event_source_mapping_gives_up_on_time_whatever_a_step_does(aw
 
     assert not drained
     assert time.monotonic() - began < 10  # not the 30 s of the step, nor the mapping's 60 s execution deadline
+
+
+def test_local_runs_give_every_function_the_template_timeout(aws, settings):
+    told: list[int] = []
+
+    def wrap_step(step, function):
+        def timed(data):
+            told.append(current_record().lambda_context.get_remaining_time_in_millis())
+            return function(data)
+
+        return timed
+
+    output, _guard = run([sqs_record(REFERENCE_MESSAGE)], wrap_step)
+
+    assert output["counts"]["stored"] == 1 and len(told) == len(STEPS)
+    assert all(0 < remaining <= settings.function_timeout_seconds * 1000 for remaining in told), told
