@@ -372,7 +372,9 @@ Largest batch that fits, with these options: `lambda_invoke` {largest_fit["lambd
 The worst case, measured: the largest batch of 100 B messages with every record failing
 transiently at every step until its last attempt, staging and settling failing until theirs, and one
 record per wave failing for good at the last step (so every wave settles). The durable operations
-counted equal the hooks' formula, 1 + W × ([W > 1] + A + S × (2A − 1) + A), in every row; with
+counted equal the hooks' formula without its isolated calls, 1 + W × ([W > 1] + A + S × (2A − 1) + A), in
+every row (the hooks plan for 2S more per wave: for a record that runs out of time, one call alone and
+the wait before it, per step); with
 `record_concurrency` {many_waves}, the smallest the hooks accept for 10,000 records, a batch runs in
 {-(-10000 // many_waves)} waves.
 
