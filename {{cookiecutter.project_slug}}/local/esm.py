@@ -143,6 +143,12 @@ class EventSourceMapping:
             counts = output["counts"]
         else:  # a failed or timed-out execution hands the whole batch back to SQS
             failed, counts = {m["MessageId"] for m in messages}, {}
+            # In Lambda the batch comes back after the visibility timeout, which outlasts any invocation of the
+            # execution: a step invocation still storing when the execution failed has ended by then. Here it comes
+            # back as soon as none runs, so a redelivery never races it (stored and then redriven to the DLQ).
+            meter = getattr(self.runner, "memory_meter", None)
+            if meter is not None:
+                meter.wait_idle(arn, self.settings.function_timeout_seconds)
             if result is not None:
                 self.failures.append(str(result.error))
         self.stats.add(

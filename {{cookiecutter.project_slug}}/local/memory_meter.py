@@ -120,6 +120,13 @@ class MemoryMeter:
             self._wake.notify()
             return key
 
+    def wait_idle(self, execution: str, timeout: float) -> bool:
+        """Wait until no invocation of `execution` runs; False if `timeout` passed first (or nothing is tracked)."""
+        if not self.available:
+            return False
+        with self._lock:
+            return self._wake.wait_for(lambda: not self._running_in(execution), timeout=timeout)
+
     def _running_in(self, execution: str) -> bool:
         return any(invocation.execution == execution for invocation in self._measuring.values())
 

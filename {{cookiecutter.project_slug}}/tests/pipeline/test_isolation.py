@@ -25,7 +25,9 @@ from pipeline_runtime.context import CURRENT, RecordContext, current_record
 from pipeline_runtime.step_calls import RecordTooLarge, output_text, run_call
 
 STEP_MODE = "{{ cookiecutter.step_mode }}"
-ATTEMPTS = importlib.import_module("pipeline_config").RETRY.max_attempts
+PIPELINE_CONFIG = importlib.import_module("pipeline_config")
+ATTEMPTS = PIPELINE_CONFIG.RETRY.max_attempts
+BUGGY = STEPS[-2]  # the step before the storing one (the first, in a two-step chain)
 
 
 def run(records: list[dict[str, Any]], wrap_step=None, **runner_options: Any) -> tuple[dict[str, Any], QuotaGuard]:
@@ -72,7 +74,7 @@ def test_whatever_a_step_does_with_one_record_ends_that_record_alone(aws, settin
     def wrap_step(step, function):
         def buggy(data):
             output = function(data)
-            if step == STEPS[1] and current_message_id() == victim:
+            if step == BUGGY and current_message_id() == victim:
                 return {**output, **bug()}  # raises, or returns what can never travel on
             return output
 
@@ -87,7 +89,7 @@ def test_whatever_a_step_does_with_one_record_ends_that_record_alone(aws, settin
     assert attributes["source_message_id"] == victim
     assert attributes["failure_reason"] == reason and why in attributes["failure_detail"], attributes
     if reason == "step_failed":  # the step, and the real cause
-        assert attributes["failure_detail"].startswith(f'"{STEPS[1]}: '), attributes
+        assert attributes["failure_detail"].startswith(f'"{BUGGY}: '), attributes
     assert {item["record_id"] for item in aws.stored_items()} == {r["messageId"] for r in records} - {victim}
     assert guard.total().violations == []
 
@@ -141,7 +143,7 @@ def test_a_record_that_outlasts_its_invocation_goes_alone_then_to_the_dlq_and_th
 
     def wrap_step(step, function):
         def sleepy(data):
-            if step == STEPS[1] and current_message_id() == slow:
+            if step == BUGGY and current_message_id() == slow:
                 calls.append(slow)
                 time.sleep(12)  # past the 4 s Timeout below, each time
             return function(data)
@@ -153,11 +155,13 @@ def test_a_record_that_outlasts_its_invocation_goes_alone_then_to_the_dlq_and_th
 
     assert time.monotonic() - began < 12  # no invocation waited for the sleeping record
     assert output["batchItemFailures"] == [] and output["counts"]["stored"] == 4
-    assert calls == [slow, slow]  # with its wave, then alone: never retried again
+    # With its wave, then alone (a wave of one record is alone already): never retried again
+    alone_at_once = STEP_MODE == "lambda_invoke" and PIPELINE_CONFIG.record_concurrency() == 1
+    assert calls == [slow] * (1 if alone_at_once else 2)
     [dead] = aws.dead_letters()
     attributes = {name: value["StringValue"] for name, value in dead["MessageAttributes"].items()}
     assert attributes["source_message_id"] == slow and attributes["failure_reason"] == "step_timed_out"
-    assert attributes["failure_detail"].startswith(f'"{STEPS[1]}: still running after ')
+    assert attributes["failure_detail"].startswith(f'"{BUGGY}: still running after ')
     assert len(aws.stored_items()) == 4
     assert guard.total().violations == []
     worst = quotas.worst_case_operations(STEP_MODE, len(STEPS), len(records), len(records), ATTEMPTS)
@@ -169,11 +173,9 @@ def test_a_step_editing_its_input_in_place_never_changes_the_stored_original(aws
 
     def wrap_step(step, function):
         def editing(data):
-            output = function(data)
-            if step != STEPS[0]:  # a later step spoils what it was given, after using it
-                data.clear()
-                data["spoiled"] = True
-            return output
+            if step != STEPS[0]:  # a common habit: add to the record it was given, in place, and pass it on
+                data["edited_in_place_by"] = step
+            return function(data)
 
         return editing
 
@@ -182,7 +184,6 @@ def test_a_step_editing_its_input_in_place_never_changes_the_stored_original(aws
     assert output["counts"]["stored"] == 4
     for item in aws.stored_items():
         assert item["original_data"] == json.loads(REFERENCE_MESSAGE)  # as validated, whatever came after
-        assert "spoiled" not in item["transformed_data"]
 
 
 def test_a_message_leaves_the_input_queue_as_soon_as_it_ends(aws):
