@@ -27,6 +27,7 @@ from pipeline_runtime import clients, storable
 Record = dict[str, Any]
 Payload = dict[str, Any]
 
+GOES_AGAIN = ("transient", "isolate")  # statuses of records that are called again, so keep their data
 IN_FLIGHT_PREFIX = "in-flight"  # expired by the bucket's lifecycle rule: only running executions read them
 
 
@@ -169,7 +170,7 @@ def carried(payload: Payload) -> list[Carried]:
     failure = payload["failed_call"]
     header = {"status": failure["status"], "step": failure["step"], "error": failure["error"]}
     sources = select(payload["sources"], payload["select"])
-    if failure["status"] not in ("transient", "isolate"):
+    if failure["status"] not in GOES_AGAIN:
         return [Carried({"id": source.id, **header}) for source in sources]
     pointers = ("data_ref", "text_bytes")  # a record that goes again keeps its data
     return [

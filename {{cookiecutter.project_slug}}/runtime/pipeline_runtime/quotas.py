@@ -50,9 +50,9 @@ MAX_STEP_THREADS = 64  # records one step call runs at once, whatever record_con
 
 # Time. Lambda ends an invocation at its Timeout like a crash, whatever its records were doing: a step
 # call answers before that with what finished, and starts no record in the last stretch.
-REPLY_RESERVE_FRACTION = 0.1  # of the time left when a call starts, kept to pack and send its reply,
-REPLY_RESERVE_SECONDS = (1.0, 5.0)  # ... within these bounds (a quarter of the time at most, for short Timeouts);
-# records start only while twice the reserve is left
+REPLY_RESERVE_FRACTION = 0.1  # of the time left when a call starts, kept to pack and send its reply
+REPLY_RESERVE_SECONDS = (1.0, 5.0)  # ... within these bounds (a quarter of the time at most, for short Timeouts)
+# Records start only while twice the reserve is left.
 ISOLATED_CALLS_PER_STEP = 1  # per wave: a record that ran out of time beside others goes once alone
 
 

@@ -48,7 +48,6 @@ from pipeline_runtime.storable import UnstorableRecord, storage_problems
 logger = Logger()
 
 STATUSES = ("ok", "transient", "failed", "rejected", "too_large", "isolate", "timed_out")
-CARRIES_DATA = ("transient", "isolate")  # these go again, with their data
 
 
 class RecordTooLarge(Exception):
