@@ -124,7 +124,7 @@ def test_template_yaml_wires_one_function_per_step(baked, answers):
         assert list(functions) == ["functions"]
         assert resources["OrchestratorFunction"]["Properties"]["Handler"] == "durable_step_entry.handler"
     orchestrator = resources["OrchestratorFunction"]["Properties"]
-    event = orchestrator["Events"]["InputQueueEvent"]["Properties"]
+    event = resources["InputQueueMapping"]["Properties"]
     assert event["BatchSize"] == int(merged["batch_size"])
     assert event["MaximumBatchingWindowInSeconds"] == int(merged["max_batching_window_seconds"])
     assert event["FunctionResponseTypes"] == ["ReportBatchItemFailures"]

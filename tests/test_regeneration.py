@@ -99,9 +99,9 @@ def test_update_changes_options_and_keeps_user_code(project):
 
     template = yaml_parse((project / "template.yaml").read_text())
     orchestrator = template["Resources"]["OrchestratorFunction"]["Properties"]
-    assert orchestrator["Events"]["InputQueueEvent"]["Properties"]["BatchSize"] == 10
+    assert template["Resources"]["InputQueueMapping"]["Properties"]["BatchSize"] == 10
     variable, function = NAMING.function_name_variable("enrich"), NAMING.logical_id("enrich")
-    assert orchestrator["Environment"]["Variables"][variable] == {"Ref": function}
+    assert orchestrator["Environment"]["Variables"][variable] == {"Ref": f"{function}.Version"}
     assert template["Resources"][function]["Properties"]["CodeUri"] == "functions/enrich/"
     assert (project / "functions" / "enrich" / "enrich_step.py").is_file()
     assert (project / "tests" / "unit" / "test_enrich_step.py").is_file()

@@ -10,7 +10,6 @@ chained invoke, which costs an orchestrator invocation per step per record.
 from __future__ import annotations
 
 import argparse
-import functools
 import importlib
 import json
 import math
@@ -49,6 +48,9 @@ from local.quota_guard import QuotaGuard
 from local.template_values import load_settings
 from moto import mock_aws
 from pipeline_runtime import quotas
+from pipeline_runtime.context import CURRENT, RecordContext
+from pipeline_runtime.errors import rejection_errors
+from pipeline_runtime.steps import load_step
 
 BODY = {"data_source": "bench.csv", "processing_type": "standard"}
 
@@ -81,6 +83,26 @@ class Counter:
     def add(self) -> None:
         with self.lock:
             self.value += 1
+
+
+def reference_step_function(module: Any, role: str) -> Callable[[dict[str, Any], Any], Any]:
+    """The reference pattern's step function: one record per invoke, answered in its own event form."""
+    step = load_step(module, role)
+
+    def handle(event: dict[str, Any], context: Any) -> Any:
+        CURRENT.set(RecordContext(event["message_id"], event.get("execution_id", ""), event.get("original"), context))
+        try:
+            output = step(event["body"] if role == "validate" else event["record"])
+        except Exception as error:
+            errors = rejection_errors(error)
+            if role == "validate" and errors is not None:
+                return {"valid": False, "errors": errors, "record": None}
+            raise
+        if role == "validate":
+            return {"valid": True, "errors": [], "record": output}
+        return {"record": output} if role == "transform" else output
+
+    return handle
 
 
 def sequential_reference_orchestrator(steps: tuple[str, ...]):
@@ -213,9 +235,10 @@ def measure(
                 **({"stop_signal_poll_seconds": pipeline.SDK_STOP_SIGNAL_POLL_SECONDS} if sdk_timing else {}),
             )
         )
-        if baseline:  # the reference's step functions take one record per invoke (the v1 form, still answered)
+        if baseline:  # the reference's step functions take one record per invoke
+            role = importlib.import_module("pipeline_config").role
             for step, module in pipeline.step_modules().items():
-                runner.register_function(step, functools.partial(step_function.handle, module=module))  # timed
+                runner.register_function(step, billed.timed(reference_step_function(module, role(step))))
         started = time.perf_counter()
         result = runner.run(input=sqs_event(records), execution_timeout=900)
         wall = time.perf_counter() - started

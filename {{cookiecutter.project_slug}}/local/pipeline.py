@@ -161,7 +161,7 @@ def make_runner(
     modules, role = step_modules(), importlib.import_module("pipeline_config").role
     functions = {step: load_step(step_module, role(step)) for step, step_module in modules.items()}
     if wrap_step:
-        functions = {step: keep_sequential(function, wrap_step(step, function)) for step, function in functions.items()}
+        functions = {step: wrap_step(step, function) for step, function in functions.items()}
 {%- if cookiecutter.step_mode == 'durable_step' %}
     importlib.import_module("inline_steps").STEP_FUNCTIONS.update(functions)  # steps run in the orchestrator
 {%- else %}
@@ -172,12 +172,6 @@ def make_runner(
             runner.register_function(name, deployed)
 {%- endif %}
     return runner
-
-
-def keep_sequential(function: Any, wrapped: Any) -> Any:
-    """A wrapped v2 step still runs its records one after another."""
-    wrapped.sequential = getattr(function, "sequential", False)
-    return wrapped
 
 
 def store_directly(

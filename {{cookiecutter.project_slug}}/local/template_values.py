@@ -41,9 +41,11 @@ def load_settings(path: Path = TEMPLATE_PATH) -> PipelineSettings:
     queue = resources["InputQueue"]["Properties"]
     table = resources["ProcessedDataTable"]["Properties"]
     orchestrator = resources["OrchestratorFunction"]["Properties"]
-    event = orchestrator["Events"]["InputQueueEvent"]["Properties"]
+    event = resources["InputQueueMapping"]["Properties"]
     env = orchestrator["Environment"]["Variables"]
-    steps = {step_of_variable(name): value["Ref"] for name, value in env.items() if step_of_variable(name)}
+    steps = {  # step -> its function's logical id (template.yaml names the version deployed with the orchestrator)
+        step: value["Ref"].removesuffix(".Version") for name, value in env.items() if (step := step_of_variable(name))
+    }
     return PipelineSettings(
         batch_size=int(event["BatchSize"]),
         max_batching_window_seconds=int(event.get("MaximumBatchingWindowInSeconds", 0)),

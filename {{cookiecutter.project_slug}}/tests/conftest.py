@@ -78,8 +78,6 @@ class LocalAws:
 def clear_client_caches() -> None:
     """Clients are kept per process; each test's moto must get fresh ones."""
     clients.reset()
-    if hasattr(STEP_MODULES[STEPS[-1]], "table"):  # a v2 storing step keeps its own client
-        STEP_MODULES[STEPS[-1]].table.cache_clear()
 
 
 @pytest.fixture(scope="session")

@@ -176,8 +176,8 @@ def environment(
     resolved = {}
     for name, value in variables.items():
         if isinstance(value, dict):
-            ref = value["Ref"]
-            value = ref if ref in functions else names[ref]  # a step function is registered under its logical id
+            ref = value["Ref"].removesuffix(".Version")  # a step's published version: registered under its logical id
+            value = ref if ref in functions else names[ref]
         resolved[name] = str(value)
     return resolved
 

@@ -48,7 +48,12 @@ def with_placeholder_code(sam: dict[str, Any]) -> dict[str, Any]:
 
 def translate(template_path: Path, parameters: dict[str, str] | None = None) -> dict[str, Any]:
     """The CloudFormation template SAM would deploy; raises ValueError listing SAM's complaints."""
-    sam = with_placeholder_code(yaml_parse(template_path.read_text(encoding="utf-8")))
+    return translate_document(yaml_parse(template_path.read_text(encoding="utf-8")), parameters)
+
+
+def translate_document(sam: dict[str, Any], parameters: dict[str, str] | None = None) -> dict[str, Any]:
+    """`translate` for a template already parsed (a test may change it first)."""
+    sam = with_placeholder_code(sam)
     try:
         return Translator(None, Parser()).translate(
             sam, parameter_values=parameters or {}, get_managed_policy_map=lambda: OfflinePolicyMap()

@@ -189,8 +189,7 @@ def run_call(request: dict[str, Any], step: Step, context: Any) -> dict[str, Any
         original = originals.get(record.id)
         return contextvars.copy_context().run(run_record, request, record, original, step, context, room)
 
-    threads = 1 if getattr(step, "sequential", False) else int(request.get("threads", 1))
-    threads = max(1, min(threads, MAX_STEP_THREADS, len(records)))
+    threads = max(1, min(int(request.get("threads", 1)), MAX_STEP_THREADS, len(records)))
     finished = run_records(records, one, threads, room.clock.seconds_to_answer(), f"step-{request['step']}")
     results = outcomes(records, finished, room.clock, request["step"])
     counts = Counter(result.status for result in results)
@@ -229,8 +228,10 @@ def run_records(
             if not running[0]:
                 done.set()
 
-    for number in range(threads):
-        threading.Thread(target=work, name=f"{name}-{number}", daemon=True).start()
+    for number in range(threads):  # each thread in a copy of the caller's context: its log keys, its tracing
+        thread = threading.Thread(target=contextvars.copy_context().run, args=(work,), name=f"{name}-{number}")
+        thread.daemon = True
+        thread.start()
     done.wait(seconds)
     stop.set()  # no record starts after this
     if escaped:
@@ -269,12 +270,12 @@ def outcomes(records: list[Carried], finished: list[Carried | None], clock: Call
 
 
 def well_formed(reply: Any) -> dict[str, Any] | None:
-    """The reply with every status counted (a step function of 3.0 counts no isolate or timed_out), or None."""
+    """The reply with every status counted, or None."""
     if not (
         isinstance(reply, dict) and isinstance(reply.get("output"), dict) and isinstance(reply.get("counts"), dict)
     ):
         return None
-    counts = {status: reply["counts"].get(status, 0) for status in (*STATUSES, "duplicates")}
+    counts = {status: reply["counts"].get(status) for status in (*STATUSES, "duplicates")}
     if not all(isinstance(count, int) for count in counts.values()):
         return None
     return {**reply, "counts": counts}

@@ -167,32 +167,9 @@ def test_the_storing_step_stores_what_it_returns_with_the_validated_original(aws
     assert item["original_data"] == {"original": True} and item["execution_id"] == "exec-1"
 
 
-def v2_module(role: str) -> ModuleType:
-    """A step written for v2: `handler(event, context)` answering in v2's shape."""
-    module = ModuleType(f"v2_{role}_step")
+def test_a_v2_step_is_refused_naming_the_module_and_what_to_write(lambda_context):
+    legacy = ModuleType("legacy_transform_step")
+    legacy.handler = lambda event, _context: {"record": event["record"]}  # v2's form, removed in v4.0.0
 
-    def handler(event: dict[str, Any], _context: Any) -> dict[str, Any]:
-        if role == "validate":
-            record = json.loads(event["body"])
-            errors = [] if record.get("ok") else ["ok: required field is missing"]
-            return {"valid": not errors, "errors": errors, "record": record if not errors else None}
-        return {"record": {**event["record"], "v2": event["message_id"]}}
-
-    module.handler = handler
-    return module
-
-
-def test_a_v2_handler_still_runs_with_a_deprecation_warning(lambda_context):
-    with pytest.warns(DeprecationWarning, match=r"v2_transform_step.handler\(event, context\) is the v2 step form"):
-        transform = load_step(v2_module("transform"), "transform")
-    with pytest.warns(DeprecationWarning, match="runs until v4.0.0"):
-        validate = load_step(v2_module("validate"), "validate")
-    bodies = [{"id": "m-1", "status": "ok", "data": '{"ok": true}'}, {"id": "m-2", "status": "ok", "data": "{}"}]
-
-    transformed = run_call(request(staged("m-1")), transform, lambda_context)
-    validated = run_call(request(bodies, role="validate"), validate, lambda_context)
-
-    assert transformed["output"]["records"][0]["data"] == {"n": "m-1", "v2": "m-1"}
-    ok, rejected = validated["output"]["records"]
-    assert ok["data"] == {"ok": True}
-    assert rejected["status"] == "rejected" and rejected["errors"] == ["ok: required field is missing"]
+    with pytest.raises(TypeError, match=r"legacy_transform_step defines handler\(event, context\).*process\(record\)"):
+        load_step(legacy, "transform")

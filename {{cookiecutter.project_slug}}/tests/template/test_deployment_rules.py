@@ -16,11 +16,11 @@ from local import pipeline
 from local.template_values import PROJECT_ROOT, TEMPLATE_PATH, load_template
 from pipeline_runtime import quotas
 {% if cookiecutter.step_mode == 'lambda_invoke' -%}
-from pipeline_runtime.naming import ENVIRONMENTS, function_name_variable
+from pipeline_runtime.naming import ENVIRONMENTS, function_name_variable, logical_id
 {% else -%}
 from pipeline_runtime.naming import ENVIRONMENTS
 {% endif -%}
-from tools.sam_to_cfn import translate
+from tools.sam_to_cfn import translate{% if cookiecutter.step_mode == 'lambda_invoke' %}, translate_document{% endif %}
 
 SQS_DURABLE_EXECUTION_LIMIT_SECONDS = 900  # an SQS event source mapping waits for the whole execution
 
@@ -46,15 +46,14 @@ def as_list(value: Any) -> list[Any]:
 
 
 def test_event_source_mapping_targets_the_orchestrator_alias_with_batch_settings(cfn):
-    sam_event = load_template()["Resources"]["OrchestratorFunction"]["Properties"]["Events"]["InputQueueEvent"]
+    declared = load_template()["Resources"]["InputQueueMapping"]["Properties"]
     [mapping] = of_type(cfn, "AWS::Lambda::EventSourceMapping").values()
-    assert mapping["FunctionName"] == {"Ref": "OrchestratorFunctionAliaslive"}
-    assert cfn["OrchestratorFunctionAliaslive"]["Type"] == "AWS::Lambda::Alias"
+    alias = mapping["FunctionName"]["Ref"]
+    assert cfn[alias]["Type"] == "AWS::Lambda::Alias" and cfn[alias]["Properties"]["Name"] == "live"
     assert mapping["EventSourceArn"] == {"Fn::GetAtt": ["InputQueue", "Arn"]}
     assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
-    assert mapping["BatchSize"] == sam_event["Properties"]["BatchSize"]
-    assert mapping["MaximumBatchingWindowInSeconds"] == sam_event["Properties"]["MaximumBatchingWindowInSeconds"]
-    assert mapping.get("ScalingConfig") == sam_event["Properties"].get("ScalingConfig")
+    for setting in ("BatchSize", "MaximumBatchingWindowInSeconds", "ScalingConfig"):
+        assert mapping.get(setting) == declared.get(setting), setting
 
 
 def test_durable_execution_fits_the_sqs_limit(cfn):
@@ -83,30 +82,79 @@ def test_orchestrator_may_invoke_exactly_its_own_steps(cfn):
     step_functions = set()  # the steps run inside the orchestrator: nothing to invoke
 {%- else %}
     env = functions["OrchestratorFunction"]["Environment"]["Variables"]
-    step_functions = {env[function_name_variable(step)]["Ref"] for step in pipeline.step_modules()}
+    versions = {env[function_name_variable(step)]["Ref"] for step in pipeline.step_modules()}
+    step_functions = {cfn[version]["Properties"]["FunctionName"]["Ref"] for version in versions}
 {%- endif %}
     assert set(functions) == step_functions | {"OrchestratorFunction"}
     invokable = {
-        (role, resource["Fn::GetAtt"][0])
+        (role, resource["Fn::Sub"])
         for role, statement in inline_statements(cfn)
         if any(action.startswith("lambda:Invoke") for action in as_list(statement["Action"]))
         for resource in as_list(statement["Resource"])
     }
-    assert invokable == {("OrchestratorFunctionRole", name) for name in step_functions}
+    # Any published version of exactly these functions: an execution in flight calls the versions it started with.
+    assert invokable == {("OrchestratorFunctionRole", f"${% raw %}{{{% endraw %}{name}.Arn}}:*") for name in step_functions}
 
 
-def test_durable_permissions_come_from_the_managed_policy(cfn):
-    role = cfn["OrchestratorFunctionRole"]["Properties"]
-    assert any(arn.endswith("/AWSLambdaBasicDurableExecutionRolePolicy") for arn in role["ManagedPolicyArns"])
-    actions = {action.lower() for _, statement in inline_statements(cfn) for action in as_list(statement["Action"])}
-    assert not {a for a in actions if "durableexecution" in a}  # SAM adds them; the plural spelling is not an action
+{%- if cookiecutter.step_mode == 'lambda_invoke' %}
 
 
-def test_no_inline_wildcard_actions_or_resources(cfn):
+def test_the_orchestrator_names_each_step_by_the_version_deployed_with_it(cfn):
+    env = cfn["OrchestratorFunction"]["Properties"]["Environment"]["Variables"]
+    for step in pipeline.step_modules():
+        version = cfn[env[function_name_variable(step)]["Ref"]]  # a qualified ARN, never $LATEST
+        assert version["Type"] == "AWS::Lambda::Version" and version["DeletionPolicy"] == "Retain", step
+
+
+def pinned_versions(step_code: str, layer_code: str = "runtime") -> dict[str, str]:
+    """What the alias the queue triggers would point at, and each step version, for these code locations."""
+    sam = load_template()
+    changed = logical_id(list(pipeline.step_modules())[1])
+    sam["Resources"][changed]["Properties"]["CodeUri"] = f"s3://placeholder/{step_code}"
+    sam["Resources"]["PipelineRuntimeLayer"]["Properties"]["ContentUri"] = f"s3://placeholder/{layer_code}"
+    resources = translate_document(sam)["Resources"]
+    alias = resources["OrchestratorLiveAlias"]["Properties"]["FunctionVersion"]["Fn::GetAtt"][0]
+    return {"pinned": json.dumps(resources[alias]["Properties"]["Description"])} | {
+        name: resource["Properties"]["FunctionName"]["Ref"] + name
+        for name, resource in resources.items()
+        if resource["Type"] == "AWS::Lambda::Version" and name != alias
+    }
+
+
+def test_a_deploy_that_changes_a_step_or_the_layer_publishes_a_new_orchestrator_version():
+    # SAM's AutoPublishAlias hashes the orchestrator before `<Step>.Version` resolves: alone, it would keep the
+    # alias on an orchestrator version naming the old step versions. The pinned version is published again.
+    before = pinned_versions("transform-v1")
+    after_step, after_layer = pinned_versions("transform-v2"), pinned_versions("transform-v1", "runtime-v2")
+    assert before["pinned"] != after_step["pinned"] and before["pinned"] != after_layer["pinned"]
+    assert before != after_step and before != after_layer
+{%- else %}
+
+
+def test_the_orchestrator_publishes_a_version_when_its_code_configuration_or_layer_changes(cfn):
+    orchestrator = load_template()["Resources"]["OrchestratorFunction"]["Properties"]
+    assert orchestrator["AutoPublishAlias"] == "live" and orchestrator["AutoPublishAliasAllProperties"] is True
+    assert load_template()["Resources"]["PipelineRuntimeLayer"]["Properties"]["PublishLambdaVersion"] is True
+{%- endif %}
+
+
+def test_durable_permissions_cover_only_the_orchestrators_own_executions(cfn):
+    policy = cfn["OrchestratorDurableExecutionPolicy"]["Properties"]
+    assert policy["RoleName"] == {"Ref": "OrchestratorFunctionRole"}
+    [statement] = policy["PolicyDocument"]["Statement"]
+    assert sorted(statement["Action"]) == ["lambda:CheckpointDurableExecution", "lambda:GetDurableExecutionState"]
+    assert statement["Resource"] == {"Fn::Sub": "${OrchestratorFunction.Arn}:*"}
+    assert cfn["InputQueueMapping"]["DependsOn"] == "OrchestratorDurableExecutionPolicy"  # none starts before
+
+
+def test_no_managed_policies_and_no_wildcard_outside_logs_and_xray(cfn):
+    for name, role in of_type(cfn, "AWS::IAM::Role").items():
+        assert not role.get("ManagedPolicyArns"), name  # each role lists what its function calls, nothing more
     for role, statement in inline_statements(cfn):
-        assert "*" not in as_list(statement["Action"]), role
-        assert all(not action.endswith(":*") for action in as_list(statement["Action"])), role
-        assert "*" not in as_list(statement["Resource"]), role
+        actions = as_list(statement["Action"])
+        assert all("*" not in action for action in actions), role
+        if "*" in as_list(statement["Resource"]):
+            assert all(action.startswith("xray:") for action in actions), (role, actions)
 
 
 def test_table_writes_are_limited_to_the_table(cfn):
@@ -120,8 +168,16 @@ def test_table_writes_are_limited_to_the_table(cfn):
 {%- if cookiecutter.step_mode == 'lambda_invoke' %}
     store = list(pipeline.step_modules())[-1]  # the storing step's own role, and the orchestrator's markers
     env = cfn["OrchestratorFunction"]["Properties"]["Environment"]["Variables"]
-    store_role = cfn[env[function_name_variable(store)]["Ref"]]["Properties"]["Role"]["Fn::GetAtt"][0]
+    store_function = cfn[env[function_name_variable(store)]["Ref"]]["Properties"]["FunctionName"]["Ref"]
+    store_role = cfn[store_function]["Properties"]["Role"]["Fn::GetAtt"][0]
     assert writers == {store_role, "OrchestratorFunctionRole"}
+    store_actions = {
+        action
+        for role, statement in inline_statements(cfn)
+        if role == store_role
+        for action in as_list(statement["Action"])
+    }
+    assert {action for action in store_actions if action.startswith("dynamodb:")} == {"dynamodb:PutItem"}
 {%- else %}
     assert writers == {"OrchestratorFunctionRole"}
 {%- endif %}
@@ -182,8 +238,12 @@ def test_every_function_traces_and_logs_to_its_own_group_with_a_retention(cfn):
     answers = PROJECT_ROOT / ".cookiecutter.json"  # the options this project was made with, when kept
     expected = json.loads(answers.read_text())["cookiecutter"]["log_retention_days"] if answers.exists() else None
     assert retention == {int(expected)} if expected else len(retention) == 1  # the log_retention_days option
-    for name, role in of_type(cfn, "AWS::IAM::Role").items():
-        assert "arn:aws:iam::aws:policy/AWSXrayWriteOnlyAccess" in str(role.get("ManagedPolicyArns")), name
+    for role, statement in inline_statements(cfn):
+        if statement.get("Sid") == "SendTraces":
+            assert sorted(statement["Action"]) == ["xray:PutTelemetryRecords", "xray:PutTraceSegments"], role
+    assert {role for role, statement in inline_statements(cfn) if statement.get("Sid") == "SendTraces"} == {
+        function["Role"]["Fn::GetAtt"][0] for function in functions.values()
+    }
 
 
 def expected_alarms(settings) -> dict[tuple[str, str], dict[str, Any]]:
