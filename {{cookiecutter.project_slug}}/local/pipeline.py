@@ -19,6 +19,7 @@ import boto3
 from aws_durable_execution_sdk_python import state as durable_state
 from aws_durable_execution_sdk_python_testing.runner import DurableFunctionTestRunner
 
+from local.aws_calls import AwsCalls
 from local.function_timeout import with_timeout
 from local.memory_meter import MemoryMeter
 from local.quota_guard import QuotaGuard
@@ -127,6 +128,7 @@ def make_runner(
     quota_guard: QuotaGuard | None = None,
     memory_meter: MemoryMeter | None = None,
     function_timeout: float | None = None,
+    aws_calls: AwsCalls | None = None,
 ) -> DurableFunctionTestRunner:
     """A runner for the orchestrator with every step function registered under its name.
 
@@ -137,7 +139,8 @@ def make_runner(
     local/quota_guard.py); it is reachable as `runner.quota_guard`. `memory_meter` measures every
     invocation's peak memory and fails it past the template's MemorySize (local/memory_meter.py; a new
     one by default), as `runner.memory_meter`. Every invocation runs under the template's function Timeout
-    (`function_timeout` overrides it), ended past it and told the time left, as in Lambda.
+    (`function_timeout` overrides it), ended past it and told the time left, as in Lambda. `aws_calls`
+    records which AWS actions each function's code calls (local/aws_calls.py), as `runner.aws_calls`.
     `stop_signal_poll_seconds` sets a private SDK constant: how often an invocation's checkpoint
     thread looks for its stop signal. The SDK's 0.1 s adds ~100 ms to every orchestrator
     invocation, pure waiting locally; pass SDK_STOP_SIGNAL_POLL_SECONDS to time it as the SDK does
@@ -149,12 +152,18 @@ def make_runner(
     settings = load_settings()
     timeout = function_timeout or settings.function_timeout_seconds
     meter = memory_meter or MemoryMeter(settings.memory_mb)
-    timed = with_timeout(orchestrator or module.handler, timeout)
+{%- if cookiecutter.step_mode == 'lambda_invoke' %}
+    calls = aws_calls or AwsCalls({"OrchestratorFunction": FUNCTIONS / "orchestrator"})
+{%- else %}
+    calls = aws_calls or AwsCalls(sole_function="OrchestratorFunction")  # every step runs in the orchestrator
+{%- endif %}
+    timed = with_timeout(calls.wrap("OrchestratorFunction", orchestrator or module.handler), timeout)
     measured = meter.wrap("OrchestratorFunction", timed, orchestrator=True)
     runner = DurableFunctionTestRunner(
         handler=measured, poll_interval=0.01, region=region, invocation_timeout=math.ceil(timeout)
     )
     runner.memory_meter = meter
+    runner.aws_calls = calls
     runner._executor.RETRY_BACKOFF_SECONDS = 0  # private: re-invoke after a crash at once, not after 5 s
     runner.quota_guard = quota_guard or QuotaGuard()
     runner.quota_guard.install(runner)
@@ -167,7 +176,8 @@ def make_runner(
 {%- else %}
     for step, function in functions.items():  # each step function as deployed, running the (wrapped) step
         handle = functools.partial(step_function.handle, module=modules[step], steps={role(step): function})
-        deployed = meter.wrap(logical_id(step), with_timeout(handle, timeout))
+        marked = calls.wrap(logical_id(step), handle, invoked_by="OrchestratorFunction")
+        deployed = meter.wrap(logical_id(step), with_timeout(marked, timeout))
         for name in (step, logical_id(step)):  # tests invoke by step name, local runs by the template's name
             runner.register_function(name, deployed)
 {%- endif %}
