@@ -56,6 +56,15 @@ class PollStats:
                 self.outcomes[outcome] = self.outcomes.get(outcome, 0) + count
 
 
+def lambda_attributes(message: dict[str, Any]) -> dict[str, Any]:
+    """A received message's attributes as an SQS event record spells them."""
+    return {
+        name: {"stringValue": value["StringValue"], "dataType": value["DataType"]}
+        for name, value in message.get("MessageAttributes", {}).items()
+        if "StringValue" in value
+    }
+
+
 @dataclass
 class EventSourceMapping:
     runner: DurableFunctionTestRunner
@@ -90,7 +99,7 @@ class EventSourceMapping:
             message_id=message["MessageId"],
             receive_count=int(message["Attributes"]["ApproximateReceiveCount"]),
             queue_arn=self.queue_arn,
-        ) | {"receiptHandle": message["ReceiptHandle"]}
+        ) | {"receiptHandle": message["ReceiptHandle"], "messageAttributes": lambda_attributes(message)}
 
     def receive(self, wanted: int) -> list[dict[str, Any]]:
         """Up to `wanted` (at most 10) more messages, kept until a batch takes them (one a 6 MB batch left out)."""

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
@@ -11,6 +12,8 @@ import time
 import urllib.request
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
+
+import boto3
 
 from local import aws_limits
 
@@ -76,3 +79,18 @@ def aws_endpoints(sqs: str | None = None, dynamodb: str | None = None, s3: str |
         os.environ["AWS_ENDPOINT_URL_S3"] = s3 or moto_url
         aws_limits.install()
         yield f"moto server on {moto_url}" if moto_url else "the given endpoints"
+
+
+def stand_in_stack(name: str, resources: dict[str, str]) -> None:
+    """A CloudFormation stack on moto's server with the template's outputs, naming the local resources: what
+    make smoke, make dlq and make redrive read from a deployed stack."""
+    outputs = {
+        "InputQueueUrl": resources["queue_url"],
+        "DeadLetterQueueUrl": resources["dead_letter_queue_url"],
+        "ProcessedDataTableName": resources["table_name"],
+    }
+    template = {
+        "Resources": {"Placeholder": {"Type": "AWS::SQS::Queue"}},  # a stack needs one resource
+        "Outputs": {output: {"Value": value} for output, value in outputs.items()},
+    }
+    boto3.client("cloudformation").create_stack(StackName=name, TemplateBody=json.dumps(template))

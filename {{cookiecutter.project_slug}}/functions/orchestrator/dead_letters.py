@@ -17,6 +17,7 @@ from botocore.exceptions import ClientError
 
 from pipeline_runtime import clients, storable
 from pipeline_runtime.quotas import MAX_SQS_MESSAGE_BYTES
+from pipeline_runtime.storage import NOT_ENDED, NOT_ENDED_VALUES, REDRIVEN
 
 MAX_DETAIL_ATTRIBUTE_CHARS = 4000  # the failure_detail attribute; the ledger keeps more
 MAX_LEDGER_DETAIL_CHARS = 64_000  # well inside DynamoDB's 400 KB item
@@ -57,8 +58,9 @@ def send_to_dead_letter_queue(message_id: str, body: str, reason: str, detail: A
     dynamodb, table = clients.client("dynamodb"), os.environ["TABLE_NAME"]
     key = {"record_id": message_id}
     found = dynamodb.get_item(TableName=table, Key=clients.to_dynamodb(key), ConsistentRead=True).get("Item")
-    if found:
-        return f"already {clients.from_dynamodb(found).get('status', 'stored')}"
+    status = clients.from_dynamodb(found).get("status", "stored") if found else None
+    if status not in (None, REDRIVEN):
+        return f"already {status}"
     full_detail = storable.dumps(detail, ensure_ascii=False)
     attributes = fitting_attributes(body, message_id, reason, full_detail[:MAX_DETAIL_ATTRIBUTE_CHARS], execution_id)
     sent = clients.client("sqs").send_message(
@@ -77,7 +79,7 @@ def send_to_dead_letter_queue(message_id: str, body: str, reason: str, detail: A
     }
     try:
         dynamodb.put_item(
-            TableName=table, Item=clients.to_dynamodb(marker), ConditionExpression="attribute_not_exists(record_id)"
+            TableName=table, Item=clients.to_dynamodb(marker), ConditionExpression=NOT_ENDED, **NOT_ENDED_VALUES
         )
     except ClientError as error:
         if error.response["Error"]["Code"] != "ConditionalCheckFailedException":

@@ -27,6 +27,7 @@ from pipeline_config import RETRY, STEP_MODE, STEPS, record_concurrency, retry_s
 from pipeline_runtime import payloads, quotas
 from pipeline_runtime.context import invocation_log_keys
 from pipeline_runtime.errors import describe
+from pipeline_runtime.storage import REDRIVEN_RECORD_ID
 from settle import settle
 
 logger = Logger()
@@ -46,11 +47,17 @@ def max_receive_count() -> int | None:
     return int(value) if value else None
 
 
+def record_id(record: Record) -> str:
+    """The message's id in the ledger: its own, or, redriven from the DLQ (make redrive), the one it ended under."""
+    redriven = record.get("messageAttributes", {}).get(REDRIVEN_RECORD_ID, {}).get("stringValue")
+    return redriven or record["messageId"]
+
+
 def staged(records: list[Record]) -> list[dict[str, Any]]:
     """A wave's records as the first step reads them."""
     return [
         {
-            "id": record["messageId"],
+            "id": record_id(record),
             "status": "ok",
             "data": record["body"],
             "receives": int(record.get("attributes", {}).get("ApproximateReceiveCount", "1")),

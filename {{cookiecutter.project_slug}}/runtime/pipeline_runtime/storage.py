@@ -4,7 +4,8 @@
 The item also keeps the validated original, the execution and the time;
 an item over DynamoDB's 400 KB keeps its data in the payload bucket (claim_check.py). The table
 doubles as the ledger of how each message ended: `status: stored` here, `dead_lettered` markers from
-the orchestrator.
+the orchestrator. `make redrive` turns a marker into `redriven` before it sends the message back, under
+its record id (the REDRIVEN_RECORD_ID attribute): a redriven message may end again, once.
 """
 
 from __future__ import annotations
@@ -24,6 +25,14 @@ from pipeline_runtime.errors import TransientStepError
 if TYPE_CHECKING:
     from pipeline_runtime.context import RecordContext
 
+REDRIVEN = "redriven"  # a dead-lettered message sent back to the input queue; it has not ended since
+REDRIVEN_RECORD_ID = "redriven_record_id"  # the message attribute naming the record id a redriven message keeps
+# A message ends once: its record id is new to the ledger, or was redriven.
+NOT_ENDED = "attribute_not_exists(record_id) OR #status = :redriven"
+NOT_ENDED_VALUES = {
+    "ExpressionAttributeNames": {"#status": "status"},
+    "ExpressionAttributeValues": {":redriven": {"S": REDRIVEN}},
+}
 DATA_FIELDS = ("original_data", "transformed_data")  # moved to the payload bucket when the item is too large
 RETRYABLE_DYNAMODB_ERRORS = frozenset(
     {
@@ -57,7 +66,8 @@ def put_once(item: dict[str, Any]) -> bool:
         clients.client("dynamodb").put_item(
             TableName=os.environ["TABLE_NAME"],
             Item=clients.to_dynamodb(item),
-            ConditionExpression="attribute_not_exists(record_id)",
+            ConditionExpression=NOT_ENDED,
+            **NOT_ENDED_VALUES,
         )
     except ClientError as error:
         code = error.response["Error"]["Code"]

@@ -8,7 +8,6 @@ runs as `make smoke` runs it.
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
@@ -20,7 +19,7 @@ import pytest
 
 from local import pipeline
 from local.esm import EventSourceMapping
-from local.servers import moto_server
+from local.servers import moto_server, stand_in_stack
 from local.template_values import PROJECT_ROOT
 from pipeline_runtime import clients
 
@@ -44,23 +43,9 @@ def local_servers() -> Iterator[str]:
         clients.reset()
 
 
-def deploy_stand_in(settings, resources: dict[str, str]) -> None:
-    """A stack with the template's outputs, naming the local queue, DLQ and table."""
-    outputs = {
-        "InputQueueUrl": resources["queue_url"],
-        "DeadLetterQueueUrl": resources["dead_letter_queue_url"],
-        "ProcessedDataTableName": resources["table_name"],
-    }
-    template = {
-        "Resources": {"Placeholder": {"Type": "AWS::SQS::Queue"}},  # a stack needs one resource
-        "Outputs": {name: {"Value": value} for name, value in outputs.items()},
-    }
-    boto3.client("cloudformation").create_stack(StackName=STACK, TemplateBody=json.dumps(template))
-
-
 def test_smoke_passes_and_cleans_up_against_the_local_stack(local_servers, settings):
     resources = pipeline.create_resources(settings, table_name="smoke-table", queue_name="smoke-input")
-    deploy_stand_in(settings, resources)
+    stand_in_stack(STACK, resources)
     smoke_done = threading.Event()
     with (
         pipeline.environment(pipeline.function_environment(settings, resources)),
@@ -90,7 +75,7 @@ def test_smoke_passes_and_cleans_up_against_the_local_stack(local_servers, setti
 
 def test_smoke_fails_clearly_when_nothing_processes_the_queue(local_servers, settings):
     resources = pipeline.create_resources(settings, table_name="idle-table", queue_name="idle-input")
-    deploy_stand_in(settings, resources)
+    stand_in_stack(STACK, resources)
 
     result = run_smoke("--timeout", "1")
 
