@@ -25,6 +25,7 @@ BLUEPRINTS = Path(".blueprints")
 PLACEHOLDER = "STEPNAME"
 ANSWERS_FILE = ".cookiecutter.json"
 NAMING_FILE = Path("runtime", "pipeline_runtime", "naming.py")
+CHECK_MERGE_FILE = Path("tools", "check_merge.py")
 # Context keys that describe the machine the project was rendered on, not the project.
 MACHINE_SPECIFIC_KEYS = {"_output_dir", "_repo_dir", "_checkout"}
 
@@ -50,12 +51,17 @@ REMOVE_WHEN: list[tuple[Callable[[dict[str, Any]], bool], list[str]]] = [
 ]
 
 
-def naming(project: Path) -> ModuleType:
-    """The project's own naming rules (pipeline_runtime/naming.py, the one copy)."""
-    spec = importlib.util.spec_from_file_location("project_naming", project / NAMING_FILE)
+def project_module(project: Path, path: Path, name: str) -> ModuleType:
+    """One of the project's own modules, the one copy of its rules."""
+    spec = importlib.util.spec_from_file_location(name, project / path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+def naming(project: Path) -> ModuleType:
+    """The project's own naming rules (pipeline_runtime/naming.py)."""
+    return project_module(project, NAMING_FILE, "project_naming")
 
 
 BLUEPRINT_FOR_ROLE = {"validate": "validation", "store": "storage"}
@@ -201,9 +207,24 @@ def main(context: dict[str, Any]) -> int:
     record_answers(context, project)
     for path in kept:
         print(f"kept your existing {path.relative_to(project)}")
-    if not rendered_by_cruft_update(context, project):
-        print(next_steps(context, project))
+    if rendered_by_cruft_update(context, project):
+        print(UPDATE_MESSAGE)
+        return 0
+    check_merge = project_module(project, CHECK_MERGE_FILE, "project_check_merge")
+    unresolved = check_merge.unresolved(project)  # regenerated over an earlier update's leftovers
+    if unresolved:
+        print(check_merge.message(unresolved), file=sys.stderr)
+    print(next_steps(context, project))
     return 0
+
+
+# Printed by the update's render, before cruft merges it into the project: cruft then reports success
+# even where git left conflict markers.
+UPDATE_MESSAGE = (
+    "After cruft applies this update, run `make check-merge` (make test runs it first): where you and the "
+    "template changed the same lines, git leaves <<<<<<< markers in the file, and a change that did not apply "
+    "is left in a .rej file; each is named with what to do."
+)
 
 
 # cruft update renders the old and new versions into fresh tempfile.mkdtemp() folders: tmp + 8 characters
