@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import shlex
@@ -85,9 +86,11 @@ def tracked_files(project: Path) -> dict[str, str]:
 
 
 def assert_clean_merge(project: Path) -> None:
-    assert not list(project.rglob("*.rej"))
-    for name, text in tracked_files(project).items():
-        assert not any(marker in text for marker in ("<<<<<<<", ">>>>>>>")), name
+    """Nothing unresolved, as the project's own check (tools/check_merge.py, what make runs first) finds it."""
+    spec = importlib.util.spec_from_file_location("check_merge", project / "tools" / "check_merge.py")
+    check_merge = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(check_merge)
+    assert check_merge.unresolved(project) == []
 
 
 def test_update_changes_options_and_keeps_user_code(project):
@@ -250,19 +253,38 @@ def test_upgrade_keeps_the_users_logic_and_moves_steps_to_the_process_contract(
     assert "DeprecationWarning" not in suite.stdout
 
 
-def test_a_v2_step_kept_as_it_was_still_runs_with_a_deprecation_warning(template_history, tmp_path):
-    # A step the user rewrote wholesale, and told cruft to leave alone, keeps the v2 handler form.
+def test_a_v2_step_kept_as_it_was_is_refused_naming_what_to_write(template_history, tmp_path):
+    # A step the user rewrote wholesale, and told cruft to leave alone, keeps v2's handler form, removed in v4.0.0.
     project = create_at("v2.0.1", template_history, tmp_path)
     cruft_state = json.loads((project / ".cruft.json").read_text())
     mine = ["functions/transform/transform_step.py", "tests/unit/test_transform_step.py"]
     (project / ".cruft.json").write_text(json.dumps({**cruft_state, "skip": mine}, indent=2))
     commit_all(project, "keep my transform as it is")
-    kept = (project / "functions" / "transform" / "transform_step.py").read_text()
 
     run(BIN / "cruft", "update", "-y", cwd=project)
 
-    assert (project / "functions" / "transform" / "transform_step.py").read_text() == kept
-    assert "def handler(" in kept and "def process(" not in kept
-    assert_clean_merge(project)
-    suite = run_suite(project)
-    assert "transform_step.handler(event, context) is the v2 step form" in suite.stdout
+    assert "def handler(" in (project / "functions" / "transform" / "transform_step.py").read_text()
+    selection = "not integration and not dynamodb_local"
+    suite = run(sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "-m", selection, cwd=project, check=False)
+    assert suite.returncode != 0
+    assert "transform_step defines handler(event, context), the v2 step form removed in v4.0.0" in suite.stdout
+
+
+def test_an_update_that_leaves_conflict_markers_is_stopped_before_any_test_runs(template_history, tmp_path):
+    # The user's own code appended next to the v2 handler the template replaces: git's three-way merge cannot
+    # place both, leaves its markers in the step file, and cruft still reports success.
+    project = create_at("v2.0.1", template_history, tmp_path)
+    transform = project / "functions" / "transform" / "transform_step.py"
+    transform.write_text(transform.read_text() + "\n\ndef audit(record):\n    return {**record, 'audited': True}\n")
+    commit_all(project, "my audit helper")
+
+    updated = run(BIN / "cruft", "update", "-y", cwd=project)
+
+    assert "<" * 7 in transform.read_text()  # what git's merge left
+    assert "run `make check-merge`" in updated.stdout + updated.stderr  # the update's own render says what to do
+    stopped = run("make", "test", cwd=project, check=False)
+    assert stopped.returncode != 0
+    [line] = [line for line in stopped.stderr.splitlines() if line.startswith("Unresolved merge")]
+    assert "functions/transform/transform_step.py (conflict markers)" in line
+    assert not (project / ".venv").exists()  # stopped before installing or running anything
+
