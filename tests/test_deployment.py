@@ -89,6 +89,28 @@ def test_generated_ci_runs_every_check_with_pinned_actions(baked):
     assert check_build["steps"][1]["with"]["python-version"] == "${{ needs.target.outputs.python }}"
 
 
+WORKFLOW_LINTERS = {name: shutil.which(name, path=str(Path(sys.executable).parent)) for name in ("actionlint", "zizmor")}
+
+
+@pytest.mark.skipif(
+    not all(WORKFLOW_LINTERS.values()), reason="actionlint or zizmor has no wheel for this platform (CI runs it: Linux)"
+)
+@pytest.mark.parametrize("answers", [{}, {"step_mode": "durable_step"}], ids=["lambda_invoke", "durable_step"])
+def test_generated_workflows_pass_actionlint_and_zizmor(baked, answers):
+    project = baked(answers)
+    workflows = sorted(str(path) for path in (project / ".github" / "workflows").glob("*.yml"))
+    assert [Path(path).name for path in workflows] == ["ci.yml", "deploy.yml", "release.yml"]
+
+    actionlint = subprocess.run([WORKFLOW_LINTERS["actionlint"], *workflows], capture_output=True, text=True, check=False)
+    zizmor = subprocess.run(
+        [WORKFLOW_LINTERS["zizmor"], "--offline", "--persona", "pedantic", "--no-progress", str(project)],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+
+    assert actionlint.returncode == 0, actionlint.stdout + actionlint.stderr
+    assert zizmor.returncode == 0 and "No findings to report" in zizmor.stdout + zizmor.stderr, zizmor.stdout
+
+
 @pytest.mark.parametrize(
     ("answers", "python", "runner"),
     [({}, "3.14", "ubuntu-24.04-arm"), ({"runtime": "python3.13", "architecture": "x86_64"}, "3.13", "ubuntu-latest")],
