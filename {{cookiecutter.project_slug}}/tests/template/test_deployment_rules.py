@@ -49,7 +49,8 @@ def test_event_source_mapping_targets_the_orchestrator_alias_with_batch_settings
     declared = load_template()["Resources"]["InputQueueMapping"]["Properties"]
     [mapping] = of_type(cfn, "AWS::Lambda::EventSourceMapping").values()
     alias = mapping["FunctionName"]["Ref"]
-    assert cfn[alias]["Type"] == "AWS::Lambda::Alias" and cfn[alias]["Properties"]["Name"] == "live"
+    assert cfn[alias]["Type"] == "AWS::Lambda::Alias"
+    assert cfn[alias]["Properties"]["Name"] == "{{ 'pinned' if cookiecutter.step_mode == 'lambda_invoke' else 'live' }}"
     assert mapping["EventSourceArn"] == {"Fn::GetAtt": ["InputQueue", "Arn"]}
     assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
     for setting in ("BatchSize", "MaximumBatchingWindowInSeconds", "ScalingConfig"):
@@ -87,13 +88,20 @@ def test_orchestrator_may_invoke_exactly_its_own_steps(cfn):
 {%- endif %}
     assert set(functions) == step_functions | {"OrchestratorFunction"}
     invokable = {
-        (role, resource["Fn::Sub"])
+        (role, statement["Sid"], json.dumps(resource))
         for role, statement in inline_statements(cfn)
         if any(action.startswith("lambda:Invoke") for action in as_list(statement["Action"]))
         for resource in as_list(statement["Resource"])
     }
     # Any published version of exactly these functions: an execution in flight calls the versions it started with.
-    assert invokable == {("OrchestratorFunctionRole", f"${% raw %}{{{% endraw %}{name}.Arn}}:*") for name in step_functions}
+    # And, until v5.0.0, the functions unqualified: what a 3.x orchestrator's executions call during the upgrade.
+    assert invokable == {
+        ("OrchestratorFunctionRole", "InvokeOwnStepVersions", json.dumps({"Fn::Sub": f"${% raw %}{{{% endraw %}{name}.Arn}}:*"}))
+        for name in step_functions
+    } | {
+        ("OrchestratorFunctionRole", "UnqualifiedUntilV5", json.dumps({"Fn::GetAtt": [name, "Arn"]}))
+        for name in step_functions
+    }
 
 
 {%- if cookiecutter.step_mode == 'lambda_invoke' %}
@@ -113,7 +121,7 @@ def pinned_versions(step_code: str, layer_code: str = "runtime") -> dict[str, st
     sam["Resources"][changed]["Properties"]["CodeUri"] = f"s3://placeholder/{step_code}"
     sam["Resources"]["PipelineRuntimeLayer"]["Properties"]["ContentUri"] = f"s3://placeholder/{layer_code}"
     resources = translate_document(sam)["Resources"]
-    alias = resources["OrchestratorLiveAlias"]["Properties"]["FunctionVersion"]["Fn::GetAtt"][0]
+    alias = resources["OrchestratorPinnedAlias"]["Properties"]["FunctionVersion"]["Fn::GetAtt"][0]
     return {"pinned": json.dumps(resources[alias]["Properties"]["Description"])} | {
         name: resource["Properties"]["FunctionName"]["Ref"] + name
         for name, resource in resources.items()
