@@ -39,12 +39,11 @@ def make_validate(project: Path) -> subprocess.CompletedProcess[str]:
 )
 def test_make_validate_passes(baked, answers):
     project = baked(answers)
-    rules = (project / "tests" / "template" / "test_deployment_rules.py").read_text()
 
     result = make_validate(project)
 
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    assert re.search(rf"\b{len(re.findall(r'^def test_', rules, re.MULTILINE))} passed in\b", result.stdout)  # none skipped
+    assert re.search(r"^\d+ passed in ", result.stdout, re.MULTILINE), result.stdout[-500:]  # none skipped or xfailed
 
 
 @pytest.mark.parametrize(

@@ -166,6 +166,19 @@ def test_plain_cookiecutter_regenerates_from_recorded_answers(project, template_
     assert (project / "functions" / "transform" / "transform_step.py").read_text() == edited
 
 
+def test_plain_cookiecutter_names_what_an_earlier_update_left_unresolved(project, template_repo):
+    (project / "template.yaml.rej").write_text("@@ -1 +1 @@\n")  # left by an earlier update
+    answers = project / ".cookiecutter.json"
+
+    result = run(
+        BIN / "cookiecutter", "--replay-file", answers, "--overwrite-if-exists", "--output-dir", project.parent,
+        template_repo, cwd=project.parent,
+    )  # fmt: skip
+
+    [line] = [line for line in result.stderr.splitlines() if line.startswith("Unresolved merge")]
+    assert "template.yaml.rej (a change that did not apply)" in line and line.endswith("then run make again.")
+
+
 # Earlier releases of the template (cookiecutter.json, hooks, project folder), frozen as
 # `git archive --format=tar.gz <tag> cookiecutter.json hooks '{{cookiecutter.project_slug}}'`:
 # a release never changes, and CI's clone carries no tags to archive it from.

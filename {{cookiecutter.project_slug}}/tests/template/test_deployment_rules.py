@@ -96,7 +96,7 @@ def test_orchestrator_may_invoke_exactly_its_own_steps(cfn):
     # Any published version of exactly these functions: an execution in flight calls the versions it started with.
     # And, until v5.0.0, the functions unqualified: what a 3.x orchestrator's executions call during the upgrade.
     assert invokable == {
-        ("OrchestratorFunctionRole", "InvokeOwnStepVersions", json.dumps({"Fn::Sub": f"${% raw %}{{{% endraw %}{name}.Arn}}:*"}))
+        ("OrchestratorFunctionRole", "InvokeOwnStepVersions", json.dumps({"Fn::Sub": "${" + name + ".Arn}:*"}))
         for name in step_functions
     } | {
         ("OrchestratorFunctionRole", "UnqualifiedUntilV5", json.dumps({"Fn::GetAtt": [name, "Arn"]}))
