@@ -21,7 +21,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import boto3
+from local import internals
 
 Handler = Callable[[Any, Any], Any]
 RUNNING_FUNCTION: contextvars.ContextVar[str | None] = contextvars.ContextVar("local_running_function", default=None)
@@ -38,7 +38,7 @@ class AwsCalls:
 
     def install(self) -> None:
         """Record calls made through boto3's default session (after moto's mock_aws made it, as aws_limits)."""
-        events = boto3._get_default_session().events
+        events = internals.boto3_session_events()
         events.register("before-call", self._called, unique_id="local-aws-calls")
 
     def _called(self, model: Any, **_kwargs: Any) -> None:

@@ -13,9 +13,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import boto3
 from botocore.exceptions import ClientError
 
+from local import internals
 from pipeline_runtime.quotas import MAX_DYNAMODB_NESTING, MAX_SQS_MESSAGE_BYTES
 
 NESTING_REFUSED = (
@@ -101,7 +101,7 @@ def install() -> None:
 
     Call it once the session exists for good: moto's mock_aws starts a new default session.
     """
-    events = boto3._get_default_session().events
+    events = internals.boto3_session_events()
     events.register("provide-client-params.sqs.SendMessage", check_send_message, unique_id="local-sqs-message-size")
     events.register(
         "provide-client-params.sqs.SendMessageBatch", check_send_message_batch, unique_id="local-sqs-batch-message-size"

@@ -22,6 +22,7 @@ from aws_durable_execution_sdk_python.execution import InvocationStatus
 from aws_durable_execution_sdk_python_testing.runner import DurableFunctionTestRunner
 from botocore.exceptions import ClientError
 
+from local import internals
 from local.events import event_bytes, sqs_event, sqs_record
 from local.journal import Journal
 from local.template_values import PipelineSettings
@@ -144,8 +145,8 @@ class EventSourceMapping:
         )
         result = self.wait_for(arn)
         if result is None:  # past execution_deadline
-            # Private: the runner has no public stop. Not awaited, in case the execution's lane is the stuck part.
-            threading.Thread(target=self.runner._executor.stop_execution, args=(arn,), daemon=True).start()
+            # The runner has no public stop. Not awaited, in case the execution's lane is the stuck part.
+            threading.Thread(target=internals.stop_execution, args=(self.runner, arn), daemon=True).start()
         if result is not None and result.status is InvocationStatus.SUCCEEDED:
             output = json.loads(result.result)
             failed = {item["itemIdentifier"] for item in output["batchItemFailures"]}

@@ -16,9 +16,9 @@ from types import ModuleType
 from typing import Any
 
 import boto3
-from aws_durable_execution_sdk_python import state as durable_state
 from aws_durable_execution_sdk_python_testing.runner import DurableFunctionTestRunner
 
+from local import internals
 from local.aws_calls import AwsCalls
 from local.function_timeout import with_timeout
 from local.memory_meter import MemoryMeter
@@ -141,12 +141,12 @@ def make_runner(
     one by default), as `runner.memory_meter`. Every invocation runs under the template's function Timeout
     (`function_timeout` overrides it), ended past it and told the time left, as in Lambda. `aws_calls`
     records which AWS actions each function's code calls (local/aws_calls.py), as `runner.aws_calls`.
-    `stop_signal_poll_seconds` sets a private SDK constant: how often an invocation's checkpoint
+    `stop_signal_poll_seconds` sets a private SDK constant (local/internals.py): how often an invocation's checkpoint
     thread looks for its stop signal. The SDK's 0.1 s adds ~100 ms to every orchestrator
     invocation, pure waiting locally; pass SDK_STOP_SIGNAL_POLL_SECONDS to time it as the SDK does
     (fewer, longer invocations: more branch results arrive before each one ends).
     """
-    durable_state._STOP_SIGNAL_POLL_SECONDS = stop_signal_poll_seconds
+    internals.set_stop_signal_poll_seconds(stop_signal_poll_seconds)
     module = orchestrator_module()
     region = os.environ.get("AWS_DEFAULT_REGION", "{{ cookiecutter.aws_region }}")  # reported in Lambda contexts
     settings = load_settings()
@@ -164,7 +164,7 @@ def make_runner(
     )
     runner.memory_meter = meter
     runner.aws_calls = calls
-    runner._executor.RETRY_BACKOFF_SECONDS = 0  # private: re-invoke after a crash at once, not after 5 s
+    internals.reinvoke_at_once_after_a_crash(runner)
     runner.quota_guard = quota_guard or QuotaGuard()
     runner.quota_guard.install(runner)
     modules, role = step_modules(), importlib.import_module("pipeline_config").role

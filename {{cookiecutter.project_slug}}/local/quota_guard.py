@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,10 +27,9 @@ from aws_durable_execution_sdk_python.lambda_service import (
     OperationType,
     OperationUpdate,
 )
-from aws_durable_execution_sdk_python_testing.checkpoint.core import CheckpointCore
 from aws_durable_execution_sdk_python_testing.runner import DurableFunctionTestRunner
-from aws_durable_execution_sdk_python_testing.token import CheckpointToken
 
+from local import internals
 from pipeline_runtime.quotas import (
     MAX_ERROR_PAYLOAD_BYTES,
     MAX_OPERATION_PAYLOAD_BYTES,
@@ -108,66 +108,74 @@ class QuotaGuard:
         self._lock = threading.Lock()
 
     def install(self, runner: DurableFunctionTestRunner) -> DurableFunctionTestRunner:
-        # Private runner parts: the testing package offers no hook for what the service enforces.
-        executor, processor, store = runner._executor, runner._checkpoint_processor, runner._store
-        start, checkpoint = executor.start_execution, processor.process_checkpoint
-        complete_invoke, store_response = (
-            executor._apply_chained_invoke_completion,
-            executor._validate_invocation_response_and_store,
-        )
+        """Charge the runner's checkpoints, chained-invoke completions and results (local/internals.py)."""
 
-        def guarded_start(start_input: Any) -> Any:
-            size = len((start_input.input or "").encode())
-            if size > MAX_SYNC_PAYLOAD_BYTES:
-                raise RequestTooLargeError(quota_message("the batch event", size, MAX_SYNC_PAYLOAD_BYTES, "bytes"))
-            output = start(start_input)
-            with self._lock:
-                self.usage[output.execution_arn] = Usage(persisted_bytes=size, input_bytes=size)
-            return output
-
-        def guarded_checkpoint(checkpoint_token: str, updates: list[OperationUpdate], client_token: str | None) -> Any:
-            arn = CheckpointToken.from_str(checkpoint_token).execution_arn
-            execution = store.load(arn)
-            if CheckpointCore.match_cached(execution, checkpoint_token, client_token) is None:
-                self._charge(arn, execution, updates)
-            return checkpoint(checkpoint_token, updates, client_token)
-
-        def guarded_invoke_completion(parent_arn: str, operation_id: str, status: Any, result: Any, error: Any) -> None:
-            execution = store.load(parent_arn)
-            recorded = not execution.is_complete and any(  # the runner drops a late or repeated completion
-                op.operation_id == operation_id and op.status is OperationStatus.STARTED for op in execution.operations
-            )
-            if recorded:
-                size = len(result.encode()) if result else 0
-                error_size = len(json.dumps(error.to_dict()).encode()) if error else 0
-                problem = payload_too_large("CHAINED_INVOKE output", size) or error_too_large(error_size)
+        def guarded_start(start: Callable[..., Any]) -> Callable[..., Any]:
+            def started(start_input: Any) -> Any:
+                size = len((start_input.input or "").encode())
+                if size > MAX_SYNC_PAYLOAD_BYTES:
+                    raise RequestTooLargeError(quota_message("the batch event", size, MAX_SYNC_PAYLOAD_BYTES, "bytes"))
+                output = start(start_input)
                 with self._lock:
-                    usage = self.usage.setdefault(parent_arn, Usage())
-                    usage.persisted_bytes += size + error_size
-                    usage.saw("CHAINED_INVOKE output", size)
-                    usage.saw("error", error_size)
-                    if problem:
-                        usage.violations.append(problem)
-                if problem and self.enforce:  # the invoke fails with the service's answer instead of its outcome
-                    status, result, error = OperationStatus.FAILED, None, ErrorObject.from_message(problem)
-            complete_invoke(parent_arn, operation_id, status, result, error)
+                    self.usage[output.execution_arn] = Usage(persisted_bytes=size, input_bytes=size)
+                return output
 
-        def guarded_response(
-            execution_arn: str, response: Any, execution: Any, invocation_seq: int | None = None
-        ) -> None:
-            if response.status is InvocationStatus.SUCCEEDED and response.result is not None:
-                size = len(response.result.encode())
-                message = self._charge_result(execution_arn, size)
-                if message and self.enforce:
-                    response = DurableExecutionInvocationOutput(
-                        status=InvocationStatus.FAILED, error=ErrorObject.from_message(message)
-                    )
-            store_response(execution_arn, response, execution, invocation_seq)
+            return started
 
-        executor.start_execution = guarded_start
-        processor.process_checkpoint = guarded_checkpoint
-        executor._apply_chained_invoke_completion = guarded_invoke_completion
-        executor._validate_invocation_response_and_store = guarded_response
+        def guarded_checkpoint(checkpoint: Callable[..., Any]) -> Callable[..., Any]:
+            def checkpointed(checkpoint_token: str, updates: list[OperationUpdate], client_token: str | None) -> Any:
+                arn = internals.execution_of_token(checkpoint_token)
+                execution = internals.load_execution(runner, arn)
+                if not internals.is_repeated_checkpoint(execution, checkpoint_token, client_token):
+                    self._charge(arn, execution, updates)
+                return checkpoint(checkpoint_token, updates, client_token)
+
+            return checkpointed
+
+        def guarded_invoke_completion(complete_invoke: Callable[..., Any]) -> Callable[..., Any]:
+            def completed(parent_arn: str, operation_id: str, status: Any, result: Any, error: Any) -> None:
+                execution = internals.load_execution(runner, parent_arn)
+                recorded = not execution.is_complete and any(  # the runner drops a late or repeated completion
+                    op.operation_id == operation_id and op.status is OperationStatus.STARTED
+                    for op in execution.operations
+                )
+                if recorded:
+                    size = len(result.encode()) if result else 0
+                    error_size = len(json.dumps(error.to_dict()).encode()) if error else 0
+                    problem = payload_too_large("CHAINED_INVOKE output", size) or error_too_large(error_size)
+                    with self._lock:
+                        usage = self.usage.setdefault(parent_arn, Usage())
+                        usage.persisted_bytes += size + error_size
+                        usage.saw("CHAINED_INVOKE output", size)
+                        usage.saw("error", error_size)
+                        if problem:
+                            usage.violations.append(problem)
+                    if problem and self.enforce:  # the invoke fails with the service's answer instead of its outcome
+                        status, result, error = OperationStatus.FAILED, None, ErrorObject.from_message(problem)
+                complete_invoke(parent_arn, operation_id, status, result, error)
+
+            return completed
+
+        def guarded_response(store_response: Callable[..., Any]) -> Callable[..., Any]:
+            def stored(execution_arn: str, response: Any, execution: Any, invocation_seq: int | None = None) -> None:
+                if response.status is InvocationStatus.SUCCEEDED and response.result is not None:
+                    size = len(response.result.encode())
+                    message = self._charge_result(execution_arn, size)
+                    if message and self.enforce:
+                        response = DurableExecutionInvocationOutput(
+                            status=InvocationStatus.FAILED, error=ErrorObject.from_message(message)
+                        )
+                store_response(execution_arn, response, execution, invocation_seq)
+
+            return stored
+
+        internals.wrap_runner(
+            runner,
+            start_execution=guarded_start,
+            process_checkpoint=guarded_checkpoint,
+            chained_invoke_completion=guarded_invoke_completion,
+            invocation_response=guarded_response,
+        )
         return runner
 
     def _charge(self, arn: str, execution: Any, updates: list[OperationUpdate]) -> None:
