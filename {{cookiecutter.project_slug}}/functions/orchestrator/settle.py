@@ -7,7 +7,6 @@ Runs as one checkpointed step, after the wave's last step call.
 from __future__ import annotations
 
 import json
-import time
 from typing import Any
 
 from aws_lambda_powertools import Logger
@@ -19,7 +18,6 @@ from pipeline_runtime.payloads import Carried
 logger = Logger()
 
 REJECTIONS = ("validation_failed", "invalid_body")  # the message itself is refused
-SEND_ATTEMPTS = 3  # quick retries of one record's send inside the step; the step itself retries the bucket
 
 
 def reason_and_detail(ending: dict[str, Any]) -> tuple[str, Any]:
@@ -34,17 +32,14 @@ def reason_and_detail(ending: dict[str, Any]) -> tuple[str, Any]:
     return "step_failed", f"{ending['step']}: {error['type']}: {error['message']}"
 
 
-def send_with_retries(message: Carried, reason: str, detail: Any, execution_id: str) -> str | None:
-    """The send's outcome, or None if SQS or the table stayed unreachable (SQS then redelivers the record)."""
-    for attempt in range(1, SEND_ATTEMPTS + 1):
-        try:
-            body = json.loads(message.data_text())  # the staged record's data: the message body as received
-            return send_to_dead_letter_queue(message.id, body, reason, detail, execution_id)
-        except Exception:  # any failure of this record's send; the others still go
-            logger.exception("dead-lettering failed", extra={"message_id": message.id, "attempt": attempt})
-            if attempt < SEND_ATTEMPTS:
-                time.sleep(0.2 * attempt)
-    return None
+def dead_letter(message: Carried, reason: str, detail: Any, execution_id: str) -> str | None:
+    """The send's outcome, or None if SQS or the table failed past botocore's retries (SQS redelivers it)."""
+    try:
+        body = json.loads(message.data_text())  # the staged record's data: the message body as received
+        return send_to_dead_letter_queue(message.id, body, reason, detail, execution_id)
+    except Exception:  # this record's send alone; the others still go
+        logger.exception("dead-lettering failed; SQS will redeliver the record", extra={"message_id": message.id})
+        return None
 
 
 def settle(
@@ -74,7 +69,7 @@ def settle(
             logger.warning("record failed; SQS will redeliver it", extra=extra)
             retry.append(position)
             continue
-        sent = send_with_retries(message, reason, detail, execution_id)
+        sent = dead_letter(message, reason, detail, execution_id)
         if sent is None:
             retry.append(position)
             continue

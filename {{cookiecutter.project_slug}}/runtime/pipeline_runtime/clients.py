@@ -1,6 +1,10 @@
 # Template-owned: regenerated on update (cruft update). Your code: functions/<step>/, tests/unit/.
 """AWS clients a function's threads share: each made once, under a lock (boto3 does not make them safely
-across threads), on first use, so tests and local runs set their endpoints first."""
+across threads), on first use, so tests and local runs set their endpoints first.
+
+Each AWS call is retried by botocore alone, in its standard mode (throttling and transient errors, up to
+3 attempts with jittered backoff); what still fails is retried by the layer that owns the record: the
+durable step around it, or SQS redelivering the message."""
 
 from __future__ import annotations
 
@@ -9,7 +13,9 @@ from typing import Any
 
 import boto3
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+from botocore.config import Config
 
+RETRIES = Config(retries={"mode": "standard", "total_max_attempts": 3})  # the first call and 2 retries
 _lock = threading.Lock()
 _clients: dict[str, Any] = {}
 _serializer, _deserializer = TypeSerializer(), TypeDeserializer()
@@ -18,7 +24,7 @@ _serializer, _deserializer = TypeSerializer(), TypeDeserializer()
 def client(service: str) -> Any:
     with _lock:
         if service not in _clients:
-            _clients[service] = boto3.client(service)
+            _clients[service] = boto3.client(service, config=RETRIES)
         return _clients[service]
 
 

@@ -18,9 +18,10 @@ from aws_durable_execution_sdk_python import DurableContext
 from aws_durable_execution_sdk_python.exceptions import InvocationError
 from aws_durable_execution_sdk_python.execution import InvocationStatus
 from aws_lambda_powertools import Logger
+from botocore.exceptions import EndpointConnectionError
 from conftest import REFERENCE_MESSAGE, STEPS
 
-from local import pipeline
+from local import internals, pipeline
 from local.events import sqs_event, sqs_record
 from pipeline_runtime import TransientStepError, current_message_id
 
@@ -201,6 +202,30 @@ def test_failure_on_last_delivery_goes_to_dlq_with_last_error(aws, settings):
     [dead] = aws.dead_letters()
     assert dead["MessageAttributes"]["failure_reason"]["StringValue"] == "step_failed"
     assert "ValueError" in dead["MessageAttributes"]["failure_detail"]["StringValue"]
+
+
+def test_a_dead_letter_send_that_keeps_failing_is_retried_by_botocore_alone_then_by_sqs(aws):
+    unlucky, lucky = sqs_record('{"unlucky": 1}'), sqs_record('{"lucky": 1}')  # both rejected by the schema
+    attempts: Counter[str] = Counter()
+
+    def unreachable(request: Any, **_kwargs: Any) -> None:  # before moto's handler answers it
+        if b"unlucky" in (request.body or b""):
+            attempts["unlucky"] += 1
+            raise EndpointConnectionError(endpoint_url=request.url)
+
+    events = internals.boto3_session_events()
+    events.register_first("before-send.sqs.SendMessage", unreachable, unique_id="dlq-unreachable")
+    try:
+        output = run([unlucky, lucky])
+    finally:
+        events.unregister("before-send.sqs.SendMessage", unique_id="dlq-unreachable")
+
+    assert attempts["unlucky"] == 3  # botocore's standard mode, and no retry layer of ours on top
+    assert output["batchItemFailures"] == [{"itemIdentifier": unlucky["messageId"]}]  # SQS brings it back
+    assert output["counts"]["rejected"] == 1
+    [dead] = aws.dead_letters()
+    assert dead["MessageAttributes"]["source_message_id"]["StringValue"] == lucky["messageId"]
+    assert aws.ending(unlucky["messageId"]) is None
 
 
 def test_crash_mid_batch_replays_without_rerunning_finished_steps(aws):
