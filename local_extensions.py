@@ -1,8 +1,8 @@
 """Jinja globals the template declares in cookiecutter.json's `_extensions` (cookiecutter imports them).
 
-- `naming()` and `quotas()`: the generated runtime's `pipeline_runtime/naming.py` and `quotas.py`, the
-  one copy of the naming rules, defaults, AWS figures and batch plan, so what the template renders
-  follows the same rules as the hooks, the tests and the code;
+- `rules()`: the project's `tools/render_rules.py`, the one copy of what the options become (names, the
+  batch plan, alarm thresholds), and `quotas()`: the runtime's `pipeline_runtime/quotas.py`, the AWS
+  figures, so what the template renders follows the same rules as the hooks, the tests and the code;
 - `costs()`: the project's `tools/costs.py`, the dated price list and the bill of a batch;
 - `template_dir()`: the template's own folder, which hooks read those files from (cookiecutter renders
   hooks there; `_repo_dir` may be relative to a folder the hook cannot know).
@@ -62,6 +62,6 @@ class TemplateFacts(Extension):
     def __init__(self, environment: Environment) -> None:
         super().__init__(environment)
         environment.globals["template_dir"] = os.getcwd
-        environment.globals["naming"] = lambda: runtime_module("naming")
+        environment.globals["rules"] = lambda: project_module("tools/render_rules.py")
         environment.globals["quotas"] = lambda: runtime_module("quotas")
         environment.globals["costs"] = lambda: project_module("tools/costs.py")

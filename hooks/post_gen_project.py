@@ -24,7 +24,7 @@ import yaml  # cookiecutter's own dependency
 BLUEPRINTS = Path(".blueprints")
 PLACEHOLDER = "STEPNAME"
 ANSWERS_FILE = ".cookiecutter.json"
-NAMING_FILE = Path("runtime", "pipeline_runtime", "naming.py")
+RENDER_RULES_FILE = Path("tools", "render_rules.py")
 CHECK_MERGE_FILE = Path("tools", "check_merge.py")
 # Context keys that describe the machine the project was rendered on, not the project.
 MACHINE_SPECIFIC_KEYS = {"_output_dir", "_repo_dir", "_checkout"}
@@ -59,9 +59,9 @@ def project_module(project: Path, path: Path, name: str) -> ModuleType:
     return module
 
 
-def naming(project: Path) -> ModuleType:
-    """The project's own naming rules (pipeline_runtime/naming.py)."""
-    return project_module(project, NAMING_FILE, "project_naming")
+def render_rules(project: Path) -> ModuleType:
+    """What the project's options become: its step list and each step's role (tools/render_rules.py)."""
+    return project_module(project, RENDER_RULES_FILE, "project_render_rules")
 
 
 BLUEPRINT_FOR_ROLE = {"validate": "validation", "store": "storage"}
@@ -92,7 +92,7 @@ def materialise_step(step: str, blueprint: Path, project: Path) -> list[Path]:
 
 
 def lay_out_steps(answers: dict[str, Any], project: Path) -> list[Path]:
-    rules = naming(project)
+    rules = render_rules(project)
     steps = rules.parse_steps(answers["step_names"])
     kept = []
     for step in steps:
@@ -259,7 +259,7 @@ def build_hint(runtime: str) -> str:
 
 
 def next_steps(context: dict[str, Any], project: Path) -> str:
-    steps = naming(project).parse_steps(context["step_names"])
+    steps = render_rules(project).parse_steps(context["step_names"])
     return "\n".join(
         [
             f"\nProject {project.name} is ready: {' -> '.join(steps)}, {context['step_mode']} mode. Next steps:",

@@ -47,21 +47,30 @@ def template_root(template_dir: str | Path | None = None) -> Path:
     return Path(template_dir) if template_dir else Path(__file__).resolve().parents[1]
 
 
-@cache
-def load_runtime_module(name: str, template_dir: str | Path | None = None) -> ModuleType:
-    """A module of the generated runtime (`quotas`, `naming`), read from the template itself."""
+def project_template(template_dir: str | Path | None = None) -> Path:
+    """The project template: the folder whose name holds "cookiecutter", as cookiecutter finds it."""
     root = template_root(template_dir)
-    # The project template is the folder whose name holds "cookiecutter", as cookiecutter finds it.
-    project_template = next(path for path in root.iterdir() if path.is_dir() and "cookiecutter" in path.name)
-    spec = importlib.util.spec_from_file_location(f"template_{name}", project_template / RUNTIME / f"{name}.py")
+    return next(path for path in root.iterdir() if path.is_dir() and "cookiecutter" in path.name)
+
+
+@cache
+def load_project_module(relative: str, template_dir: str | Path | None = None) -> ModuleType:
+    """A module of the project template (`tools/render_rules.py`, `runtime/pipeline_runtime/quotas.py`)."""
+    path = project_template(template_dir) / relative
+    spec = importlib.util.spec_from_file_location(f"template_{path.stem}", path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
 
 
 def load_quotas(template_dir: str | Path | None = None) -> ModuleType:
-    """The AWS figures and batch plan the generated runtime uses."""
-    return load_runtime_module("quotas", template_dir)
+    """The AWS figures the generated runtime uses."""
+    return load_project_module(f"{RUNTIME}/quotas.py", template_dir)
+
+
+def load_rules(template_dir: str | Path | None = None) -> ModuleType:
+    """What the options become: names and the batch plan (the project's tools/render_rules.py)."""
+    return load_project_module("tools/render_rules.py", template_dir)
 
 
 @cache
@@ -84,15 +93,15 @@ class Problem:
 
 def longest_environment_suffix() -> int:
     """The longest `-<environment>` the stack and table names get."""
-    return max(len(f"-{environment}") for environment in load_runtime_module("naming").ENVIRONMENTS)
+    return max(len(f"-{environment}") for environment in load_rules().ENVIRONMENTS)
 
 
 def parse_steps(step_names: Any) -> list[str]:
-    return load_runtime_module("naming").parse_steps(step_names)
+    return load_rules().parse_steps(step_names)
 
 
 def logical_id(step: str) -> str:
-    return load_runtime_module("naming").logical_id(step)
+    return load_rules().logical_id(step)
 
 
 def parse_whole_number(value: Any) -> int | None:
@@ -326,7 +335,7 @@ def check_batching(answers: dict) -> list[Problem]:
 
 def retry_delays(retry: dict, quotas: ModuleType) -> list[int]:
     """Seconds waited before each retry of a step, as the durable SDK's strategy computes them."""
-    return quotas.retry_delays(
+    return load_rules().retry_delays(
         int(retry["max_attempts"]), retry["initial_delay_seconds"], retry["backoff_rate"], retry["max_delay_seconds"]
     )
 
@@ -338,7 +347,7 @@ def batch_plan(answers: dict) -> dict[str, Any] | None:
     given = str(answers.get("record_concurrency", "")).strip()
     concurrency = parse_whole_number(given) if given else batch
     if concurrency is not None and batch is not None:  # valid both: as the template will read them
-        concurrency = load_runtime_module("naming").record_concurrency({**answers, "batch_size": batch})
+        concurrency = load_rules().record_concurrency({**answers, "batch_size": batch})
     retry = answers.get("_step_retry")
     if not (steps and batch and concurrency and 1 <= concurrency <= batch and isinstance(retry, dict)):
         return None
@@ -359,14 +368,14 @@ def check_operations(answers: dict) -> list[Problem]:
     if plan is None:
         return []
     quotas = load_quotas()
-    worst = quotas.worst_case_operations(**plan)
+    worst = load_rules().worst_case_operations(**plan)
     if worst <= quotas.MAX_OPERATIONS:
         return []
-    smallest = quotas.smallest_fitting_record_concurrency(
+    smallest = load_rules().smallest_fitting_record_concurrency(
         plan["step_mode"], plan["step_count"], plan["batch_size"], plan["attempts"]
     )
     execution_timeout = parse_whole_number(answers.get("execution_timeout_seconds", ""))
-    largest = quotas.largest_fitting_batch(  # fitting the backoff rule too, so the advice is whole
+    largest = load_rules().largest_fitting_batch(  # fitting the backoff rule too, so the advice is whole
         plan["step_mode"],
         plan["step_count"],
         plan["record_concurrency"],
@@ -374,7 +383,7 @@ def check_operations(answers: dict) -> list[Problem]:
         retry_delays(answers["_step_retry"], quotas),
         execution_timeout if execution_timeout and execution_timeout <= 900 else None,
     )
-    waves = quotas.wave_count(plan["step_mode"], plan["batch_size"], plan["record_concurrency"])
+    waves = load_rules().wave_count(plan["step_mode"], plan["batch_size"], plan["record_concurrency"])
     return [
         Problem(
             "record_concurrency",
@@ -382,7 +391,7 @@ def check_operations(answers: dict) -> list[Problem]:
             f"at least {smallest} with batch_size {plan['batch_size']} and {plan['step_count']} steps "
             f"(or keep it and set batch_size to at most {largest})",
             f"a batch runs in {waves} waves of record_concurrency records, each up to "
-            f"{quotas.operations_per_wave(plan['step_count'], plan['attempts'], waves > 1)} durable operations when "
+            f"{load_rules().operations_per_wave(plan['step_count'], plan['attempts'], waves > 1)} durable operations when "
             f"every step retries, so up to {worst:,} per execution; AWS allows {quotas.MAX_OPERATIONS:,} "
             "(a hard limit)",
         )
@@ -398,7 +407,7 @@ def check_memory(answers: dict) -> list[Problem]:
     plan = batch_plan(answers)
     if memory is None or plan is None:
         return problems
-    smallest = quotas.smallest_memory_mb(plan["step_mode"], plan["batch_size"])
+    smallest = load_rules().smallest_memory_mb(plan["step_mode"], plan["batch_size"])
     if memory < smallest:
         problems.append(
             Problem(
@@ -440,7 +449,7 @@ def check_timeouts(answers: dict) -> list[Problem]:
             )
         )
     margin = int(answers.get("_visibility_margin_seconds", 60))
-    visibility = load_runtime_module("naming").queue_visibility_timeout(execution_timeout, margin)
+    visibility = load_rules().queue_visibility_timeout(execution_timeout, margin)
     if not execution_timeout <= visibility <= 43200:
         problems.append(
             Problem(
@@ -455,11 +464,11 @@ def check_timeouts(answers: dict) -> list[Problem]:
         # Worst case: in every wave, every step, the staging and the settling use all their retries.
         quotas = load_quotas()
         delays = retry_delays(answers["_step_retry"], quotas)
-        worst = quotas.worst_case_backoff_seconds(
+        worst = load_rules().worst_case_backoff_seconds(
             plan["step_mode"], plan["step_count"], plan["batch_size"], plan["record_concurrency"], delays
         )
         if worst >= execution_timeout:
-            waves = quotas.wave_count(plan["step_mode"], plan["batch_size"], plan["record_concurrency"])
+            waves = load_rules().wave_count(plan["step_mode"], plan["batch_size"], plan["record_concurrency"])
             why = (
                 f"a batch's retries can wait {worst} s in backoff ({plan['attempts']} attempts per step, waits of "
                 f"{', '.join(map(str, delays))} s, in each of its {waves} wave(s)), which must fit inside the execution"

@@ -17,11 +17,13 @@ from cookiecutter.main import cookiecutter
 TEMPLATE_DIR = Path(__file__).resolve().parents[1]
 DEFAULTS: dict[str, Any] = json.loads((TEMPLATE_DIR / "cookiecutter.json").read_text())
 RUNTIME_DIR = TEMPLATE_DIR / "{{cookiecutter.project_slug}}" / "runtime" / "pipeline_runtime"
+RENDER_RULES_FILE = TEMPLATE_DIR / "{{cookiecutter.project_slug}}" / "tools" / "render_rules.py"
 
 
-def template_module(name: str) -> ModuleType:
-    """A module of the generated runtime (`quotas`, `naming`): the one copy of the facts it holds."""
-    spec = importlib.util.spec_from_file_location(f"template_{name}", RUNTIME_DIR / f"{name}.py")
+def template_module(name: str, path: Path | None = None) -> ModuleType:
+    """A module of the generated runtime (`quotas`, `naming`), or another file of the project template: the one
+    copy of the facts it holds."""
+    spec = importlib.util.spec_from_file_location(f"template_{name}", path or RUNTIME_DIR / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -31,7 +33,12 @@ def template_quotas() -> ModuleType:
     return template_module("quotas")
 
 
-NAMING = template_module("naming")
+def template_rules() -> ModuleType:
+    """What the options become (names, the batch plan): the project's tools/render_rules.py."""
+    return template_module("render_rules", RENDER_RULES_FILE)
+
+
+NAMING = template_rules()
 
 
 def load_hook(name: str) -> ModuleType:

@@ -124,7 +124,7 @@ def test_step_name_rules(step_names, fragment):
 @pytest.mark.parametrize(("step_mode", "batch_size", "window"), [("lambda_invoke", "10000", "1"), ("durable_step", "1", "0"),
                                                               ("durable_step", "10000", "1")])
 def test_memory_must_hold_the_largest_batch_and_one_record_beside_the_function(step_mode, batch_size, window):
-    smallest = QUOTAS.smallest_memory_mb(step_mode, int(batch_size))
+    smallest = RULES.smallest_memory_mb(step_mode, int(batch_size))
     answers = {"step_mode": step_mode, "batch_size": batch_size, "max_batching_window_seconds": window,
                "record_concurrency": "" if step_mode == "durable_step" or batch_size == "1" else "500"}  # fmt: skip
     assert problems_for(**answers, memory_size_mb=str(smallest)) == []
@@ -146,7 +146,7 @@ def test_function_timeout_cannot_exceed_execution_timeout():
     assert problem.option == "function_timeout_seconds" and "at most execution_timeout_seconds (100)" in str(problem)
 
 
-QUOTAS = pre_gen.load_quotas(TEMPLATE_DIR)
+QUOTAS, RULES = pre_gen.load_quotas(TEMPLATE_DIR), pre_gen.load_rules(TEMPLATE_DIR)
 
 
 def test_retry_waits_are_the_durable_sdks_own():
@@ -193,7 +193,7 @@ def test_waves_whose_backoff_no_timeout_can_hold_ask_for_a_larger_record_concurr
 def test_operations_rule_names_the_smallest_record_concurrency_that_fits(steps):
     # Checked on its own: with the template's retry settings the backoff rule binds first.
     answers = {**VALID, "step_names": ",".join(f"s{n}" for n in range(steps)), "batch_size": "10000"}
-    smallest = QUOTAS.smallest_fitting_record_concurrency("lambda_invoke", steps, 10000, 3)
+    smallest = RULES.smallest_fitting_record_concurrency("lambda_invoke", steps, 10000, 3)
     assert pre_gen.check_operations({**answers, "record_concurrency": str(smallest)}) == []
     [problem] = pre_gen.check_operations({**answers, "record_concurrency": str(smallest - 1)})
     assert problem.option == "record_concurrency"
@@ -205,15 +205,15 @@ def test_operations_rule_names_the_smallest_record_concurrency_that_fits(steps):
 def test_worst_case_operations_formula():
     # start + per wave: child context (several waves) + staging and settling (3 attempts)
     # + 3 steps x (3 calls + 2 waits + one isolated call and its wait)
-    assert QUOTAS.worst_case_operations("lambda_invoke", 3, 5, 5, 3) == 1 + (3 + 21 + 3)
-    assert QUOTAS.worst_case_operations("lambda_invoke", 3, 5, 5, 3, isolating=False) == 1 + (3 + 15 + 3)
-    assert QUOTAS.worst_case_operations("lambda_invoke", 3, 10, 5, 3) == 1 + 2 * (1 + 3 + 21 + 3)
-    assert QUOTAS.worst_case_operations("durable_step", 20, 10000, 1, 3) == 1 + (3 + 140 + 3) <= 3000
-    assert QUOTAS.operations_when_nothing_fails("lambda_invoke", 3, 100, 100, by_reference=False) == 3 + 1
-    assert QUOTAS.largest_fitting_batch("durable_step", 20, 1, 3) == 10000
-    largest = QUOTAS.largest_fitting_batch("lambda_invoke", 3, 10, 3)
-    assert QUOTAS.worst_case_operations("lambda_invoke", 3, largest, 10, 3) <= 3000
-    assert QUOTAS.worst_case_operations("lambda_invoke", 3, largest + 10, 10, 3) > 3000
+    assert RULES.worst_case_operations("lambda_invoke", 3, 5, 5, 3) == 1 + (3 + 21 + 3)
+    assert RULES.worst_case_operations("lambda_invoke", 3, 5, 5, 3, isolating=False) == 1 + (3 + 15 + 3)
+    assert RULES.worst_case_operations("lambda_invoke", 3, 10, 5, 3) == 1 + 2 * (1 + 3 + 21 + 3)
+    assert RULES.worst_case_operations("durable_step", 20, 10000, 1, 3) == 1 + (3 + 140 + 3) <= 3000
+    assert RULES.operations_when_nothing_fails("lambda_invoke", 3, 100, 100, by_reference=False) == 3 + 1
+    assert RULES.largest_fitting_batch("durable_step", 20, 1, 3) == 10000
+    largest = RULES.largest_fitting_batch("lambda_invoke", 3, 10, 3)
+    assert RULES.worst_case_operations("lambda_invoke", 3, largest, 10, 3) <= 3000
+    assert RULES.worst_case_operations("lambda_invoke", 3, largest + 10, 10, 3) > 3000
 
 
 def test_every_problem_is_reported_at_once():

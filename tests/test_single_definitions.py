@@ -1,7 +1,8 @@
 """Each naming rule and choice list has one definition: a second copy anywhere in the template fails here.
 
-The rules live in the generated runtime's pipeline_runtime/naming.py, which Jinja (local_extensions.py),
-both hooks and the tests read; the choice lists live in cookiecutter.json.
+The rules live in the project's tools/render_rules.py (what the options become) and, for the names deployed
+code uses too, the runtime's pipeline_runtime/naming.py; Jinja (local_extensions.py), both hooks and the
+tests read them. The choice lists live in cookiecutter.json.
 """
 
 from __future__ import annotations
@@ -10,9 +11,14 @@ import re
 from pathlib import Path
 
 import pytest
-from conftest import DEFAULTS, RUNTIME_DIR, TEMPLATE_DIR
+from conftest import DEFAULTS, RENDER_RULES_FILE, RUNTIME_DIR, TEMPLATE_DIR
 
 NAMING_FILE = RUNTIME_DIR / "naming.py"
+HOME = {  # the one file each rule is defined in
+    "step-list parsing": RENDER_RULES_FILE,
+    "logical-id rule": RENDER_RULES_FILE,
+    "function-name variable rule": NAMING_FILE,
+}
 SKIPPED_PARTS = {".git", ".venv", ".venv-sam", ".demo", "__pycache__", ".pytest_cache", ".ruff_cache", ".hypothesis"}
 RULES = {
     "step-list parsing": re.compile(r"""split\(\s*['"],['"]\s*\)|re\.split\(\s*r?['"][^'"]*,"""),
@@ -33,20 +39,20 @@ def template_files() -> list[Path]:
     ]
 
 
-def copies(rule: re.Pattern[str], files: list[Path]) -> list[str]:
+def copies(rule: re.Pattern[str], files: list[Path], home: Path | None = None) -> list[str]:
     return [
         f"{path.relative_to(TEMPLATE_DIR)}:{number}"
         for path in files
-        if path != NAMING_FILE
+        if path != home
         for number, line in enumerate(path.read_text(encoding="utf-8", errors="replace").splitlines(), 1)
         if rule.search(line)
     ]
 
 
 @pytest.mark.parametrize("rule", RULES, ids=RULES)
-def test_a_naming_rule_is_defined_only_in_naming_py(rule):
-    assert re.search(RULES[rule], NAMING_FILE.read_text()), f"naming.py no longer holds the {rule}"
-    assert copies(RULES[rule], template_files()) == []
+def test_a_naming_rule_is_defined_only_in_its_home(rule):
+    assert re.search(RULES[rule], HOME[rule].read_text()), f"{HOME[rule].name} no longer holds the {rule}"
+    assert copies(RULES[rule], template_files(), HOME[rule]) == []
 
 
 @pytest.mark.parametrize("rule", RULES, ids=RULES)

@@ -26,9 +26,9 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 import pricing  # noqa: E402
-from conftest import DEFAULTS, TEMPLATE_DIR, bake, template_quotas  # noqa: E402
+from conftest import DEFAULTS, TEMPLATE_DIR, bake, template_quotas, template_rules  # noqa: E402
 
-QUOTAS = template_quotas()
+QUOTAS, RULES = template_quotas(), template_rules()
 
 DOCS = TEMPLATE_DIR / "docs"
 SIZES = [10, 100, 1000]
@@ -117,16 +117,16 @@ def quota_cell(key: str, row: dict) -> str:
 def smallest_accepted_record_concurrency(batch_size: int, steps: int = 3) -> int:
     """The smallest record_concurrency the hooks accept for this batch: operations and backoff both fit."""
     retry = DEFAULTS["_step_retry"]
-    delays = QUOTAS.retry_delays(
+    delays = RULES.retry_delays(
         retry["max_attempts"], retry["initial_delay_seconds"], retry["backoff_rate"], retry["max_delay_seconds"]
     )
     timeout = int(DEFAULTS["execution_timeout_seconds"])
     return next(
         concurrency
         for concurrency in range(1, batch_size + 1)
-        if QUOTAS.worst_case_operations("lambda_invoke", steps, batch_size, concurrency, retry["max_attempts"])
+        if RULES.worst_case_operations("lambda_invoke", steps, batch_size, concurrency, retry["max_attempts"])
         <= QUOTAS.MAX_OPERATIONS
-        and QUOTAS.worst_case_backoff_seconds("lambda_invoke", steps, batch_size, concurrency, delays) < timeout
+        and RULES.worst_case_backoff_seconds("lambda_invoke", steps, batch_size, concurrency, delays) < timeout
     )
 
 
@@ -242,9 +242,9 @@ def main() -> int:
             map(payloads_within_limits, quota_rows + worst_rows + rows)
         ),
         "worst case measured (no record out of time) equals the hooks' formula, within 3,000 operations": all(
-            row["durable_operations"] == QUOTAS.worst_case_operations(
+            row["durable_operations"] == RULES.worst_case_operations(
                 row["orchestrator"], row["steps"], row["records"], row["record_concurrency"], 3, isolating=False
-            ) <= QUOTAS.worst_case_operations(
+            ) <= RULES.worst_case_operations(
                 row["orchestrator"], row["steps"], row["records"], row["record_concurrency"], 3
             ) <= QUOTAS.MAX_OPERATIONS and within_quotas(row)
             for row in worst_rows
@@ -252,11 +252,11 @@ def main() -> int:
         **pricing.targets(priced, steps),
         "operations and Lambda requests measured equal the generated README's formulas (quotas.py)": all(
             row["durable_operations"] in {
-                QUOTAS.operations_when_nothing_fails(mode, steps, row["records"], row["record_concurrency"], staged)
+                RULES.operations_when_nothing_fails(mode, steps, row["records"], row["record_concurrency"], staged)
                 for staged in (False, True)
             }
             and row["orchestrator_invocations"] + row["step_function_invocations"] == sum(
-                QUOTAS.invocations_when_nothing_fails(mode, steps, row["records"], row["record_concurrency"])
+                RULES.invocations_when_nothing_fails(mode, steps, row["records"], row["record_concurrency"])
             )
             for mode in ("lambda_invoke", "durable_step") for row in rows if row["orchestrator"] == mode
         ),
@@ -267,11 +267,11 @@ def main() -> int:
         ),
     }  # fmt: skip
     largest_fit = {
-        mode: QUOTAS.largest_fitting_batch(mode, steps, QUOTAS.MAX_BATCH_RECORDS, 3)
+        mode: RULES.largest_fitting_batch(mode, steps, QUOTAS.MAX_BATCH_RECORDS, 3)
         for mode in ("lambda_invoke", "durable_step")
     }
     worst = {
-        mode: QUOTAS.worst_case_operations(mode, steps, QUOTAS.MAX_BATCH_RECORDS, QUOTAS.MAX_BATCH_RECORDS, 3)
+        mode: RULES.worst_case_operations(mode, steps, QUOTAS.MAX_BATCH_RECORDS, QUOTAS.MAX_BATCH_RECORDS, 3)
         for mode in ("lambda_invoke", "durable_step")
     }
     report = {

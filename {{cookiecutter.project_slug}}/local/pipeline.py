@@ -30,9 +30,10 @@ from pipeline_runtime import step_function, storage
 from pipeline_runtime import storage
 {% endif -%}
 from pipeline_runtime.context import CURRENT, RecordContext
-from pipeline_runtime.naming import function_name_variable{% if cookiecutter.step_mode == 'lambda_invoke' %}, logical_id{% endif %}
+from pipeline_runtime.naming import function_name_variable
 from pipeline_runtime.step_modules import import_step
-from pipeline_runtime.steps import load_step
+from pipeline_runtime.steps import load_step{% if cookiecutter.step_mode == 'lambda_invoke' %}
+from tools.render_rules import logical_id{% endif %}
 
 FUNCTIONS = PROJECT_ROOT / "functions"
 Handler = Callable[[dict[str, Any], Any], Any]

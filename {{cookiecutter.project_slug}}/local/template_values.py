@@ -9,7 +9,7 @@ from typing import Any
 
 from samtranslator.yaml_helper import yaml_parse  # understands !Ref, !GetAtt, !Sub ...
 
-from pipeline_runtime.naming import step_of_variable
+from tools.render_rules import step_of_variable
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 TEMPLATE_PATH = PROJECT_ROOT / "template.yaml"

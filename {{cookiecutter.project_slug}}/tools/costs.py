@@ -95,7 +95,7 @@ def estimate(
     invocation_overhead_ms: float = 100,
 ) -> BatchUsage:
     """A full batch that meets no failure, its records inline (the README's worked example). The counts
-    come from the plan (`pipeline_runtime.quotas`): operations, and (orchestrator, step) invocations.
+    come from the plan (`tools/render_rules.py`): operations, and (orchestrator, step) invocations.
 
     Each orchestrator invocation waits about 100 ms for the durable SDK's checkpoint thread to stop;
     each step takes `step_ms_per_record` per record. The checkpoints hold the event and each step call's
@@ -125,7 +125,7 @@ def table(costs: dict[str, float]) -> str:
 
 
 def main(argv: list[str] | None = None) -> None:
-    from pipeline_runtime import quotas  # the plan; `make costs` puts runtime/ on the path
+    from tools import render_rules  # the plan; `make costs` runs from the project's folder
 
     parser = argparse.ArgumentParser(
         description=f"Estimate what a million messages cost (US East prices of {PRICES_DATE})."
@@ -141,8 +141,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--step-ms", type=float, default=5, help="each step's work per record in ms (default 5)")
     args = parser.parse_args(argv)
     plan = (args.step_mode, args.steps, args.batch_size, args.record_concurrency)
-    operations = quotas.operations_when_nothing_fails(*plan, by_reference=False)
-    invocations = quotas.invocations_when_nothing_fails(*plan)
+    operations = render_rules.operations_when_nothing_fails(*plan, by_reference=False)
+    invocations = render_rules.invocations_when_nothing_fails(*plan)
     usage = estimate(
         args.step_mode, args.steps, args.batch_size, operations, invocations, args.message_bytes, args.step_ms
     )

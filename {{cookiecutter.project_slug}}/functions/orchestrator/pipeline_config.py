@@ -2,7 +2,7 @@
 """How the pipeline is wired, generated from the template options.
 
 Regenerate it (`cruft update`) instead of editing it, so option changes merge cleanly.
-{%- set steps = naming().parse_steps(cookiecutter.step_names) %}
+{%- set steps = rules().parse_steps(cookiecutter.step_names) %}
 """
 
 import os

@@ -100,12 +100,6 @@ def json_bytes(value: Any) -> bytes:
     return text_of(value).encode("utf-8")
 
 
-def put_json(key: str, value: Any) -> int:
-    body = json_bytes(value)
-    s3().put_object(Bucket=bucket(), Key=key, Body=body, ContentType="application/json")
-    return len(body)
-
-
 def get_json(key: str) -> Any:
     return json.loads(s3().get_object(Bucket=bucket(), Key=key)["Body"].read())
 

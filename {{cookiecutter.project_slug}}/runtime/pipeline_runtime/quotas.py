@@ -96,13 +96,6 @@ def record_working_set(text: str, original: str | None = None) -> int:
     return parsed + 2 * (len(text) + len(original or ""))
 
 
-def empty_objects_working_set(body_bytes: int = MAX_SQS_MESSAGE_BYTES) -> int:
-    """The last step's working set for a body of `body_bytes` of empty objects (`[{},{},...]`), about the
-    densest JSON there is: what the README quotes to size memory_size_mb."""
-    text = "[" + ",".join(["{}"] * ((body_bytes - 2) // 3)) + "]"
-    return record_working_set(text, text)
-
-
 def batch_reserve_bytes(body_bytes: int, records: int) -> int:
     """What a durable_step orchestrator holds for its batch while its steps run: the event as Lambda parsed it and
     the staged bodies."""
@@ -113,59 +106,6 @@ def records_budget_bytes(memory_mb: int, reserved_bytes: int = 0) -> int:
     """Bytes the records in flight in one step call share: MemorySize less the baseline, the texts held and
     `reserved_bytes` (durable_step: the batch). A record whose working set alone exceeds it is payload_too_large."""
     return memory_mb * MIB - FUNCTION_BASELINE_BYTES - HELD_RESERVE_BYTES - reserved_bytes
-
-
-def smallest_memory_mb(step_mode: str, batch_size: int) -> int:
-    """The least MemorySize these options run in: a batch at its largest (6 MB of event in durable_step) still
-    leaves room for a record of SQS's largest body, 1 MiB of plain text."""
-    reserved = batch_reserve_bytes(MAX_SYNC_PAYLOAD_BYTES, batch_size) if step_mode == "durable_step" else 0
-    largest_plain_body = '"' + "x" * (MAX_SQS_MESSAGE_BYTES - 2) + '"'
-    needed = FUNCTION_BASELINE_BYTES + HELD_RESERVE_BYTES + reserved + record_working_set(largest_plain_body)
-    return max(MIN_MEMORY_MB, math.ceil(needed / MIB))
-
-
-def wave_count(step_mode: str, batch_size: int, record_concurrency: int) -> int:
-    """Waves a batch runs in, one after another: in lambda_invoke mode one step invocation takes a wave."""
-    if step_mode == "durable_step" or batch_size <= 0:
-        return 1
-    return math.ceil(batch_size / record_concurrency)
-
-
-def operations_per_wave(step_count: int, attempts: int, several_waves: bool, isolating: bool = True) -> int:
-    """Worst case of one wave: its child context, staging and settling with every retry, and every step
-    called `attempts` times with a durable wait between attempts, plus (`isolating`) its isolated call and
-    the wait that gives it an invocation of its own."""
-    isolation = 2 * ISOLATED_CALLS_PER_STEP if isolating else 0
-    return int(several_waves) + attempts + step_count * (2 * attempts - 1 + isolation) + attempts
-
-
-def worst_case_operations(
-    step_mode: str, step_count: int, batch_size: int, record_concurrency: int, attempts: int, isolating: bool = True
-) -> int:
-    """Durable operations of one batch when every call of every step fails transiently until its last attempt
-    (and, `isolating`, also runs out of time once)."""
-    waves = wave_count(step_mode, batch_size, record_concurrency)
-    return 1 + waves * operations_per_wave(step_count, attempts, waves > 1, isolating)
-
-
-def operations_when_nothing_fails(
-    step_mode: str, step_count: int, batch_size: int, record_concurrency: int, by_reference: bool
-) -> int:
-    """The execution start, then per wave: its child context (several waves), staging (by reference) and
-    one call per step."""
-    waves = wave_count(step_mode, batch_size, record_concurrency)
-    return 1 + waves * (int(waves > 1) + int(by_reference) + step_count)
-
-
-def invocations_when_nothing_fails(
-    step_mode: str, step_count: int, batch_size: int, record_concurrency: int
-) -> tuple[int, int]:
-    """Orchestrator and step-function invocations of a batch: in lambda_invoke mode each step call invokes
-    its function once and resumes the orchestrator once; in durable_step mode nothing suspends."""
-    if step_mode != "lambda_invoke":
-        return 1, 0
-    calls = wave_count(step_mode, batch_size, record_concurrency) * step_count
-    return 1 + calls, calls
 
 
 def inline_payload_cap(step_mode: str, step_count: int, waves: int, attempts: int) -> int:
@@ -180,82 +120,7 @@ def inline_payload_cap(step_mode: str, step_count: int, waves: int, attempts: in
     return min(per_operation, share)
 
 
-def retry_delays(
-    max_attempts: int, initial_delay_seconds: float, backoff_rate: float, max_delay_seconds: float
-) -> list[int]:
-    """Seconds waited before attempts 2..max_attempts: the durable SDK's exponential strategy without jitter."""
-    return [
-        max(1, math.ceil(min(initial_delay_seconds * backoff_rate ** (made - 1), max_delay_seconds)))
-        for made in range(1, max_attempts)
-    ]
-
-
-def worst_case_backoff_seconds(
-    step_mode: str, step_count: int, batch_size: int, record_concurrency: int, delays: list[int]
-) -> int:
-    """Seconds a batch can spend waiting between retries: per wave, every step plus staging and settling."""
-    return wave_count(step_mode, batch_size, record_concurrency) * (step_count + 2) * sum(delays)
-
-
-def largest_fitting_batch(
-    step_mode: str,
-    step_count: int,
-    record_concurrency: int,
-    attempts: int,
-    delays: list[int] | None = None,
-    execution_timeout: int | None = None,
-) -> int:
-    """The largest batch_size whose worst case stays within MAX_OPERATIONS and, given the retry `delays`,
-    whose worst-case backoff stays under `execution_timeout` (at most MAX_BATCH_RECORDS; 0 if none fits)."""
-    if step_mode == "durable_step":
-        waves_allowed = 1
-    else:
-        waves_allowed = (MAX_OPERATIONS - 1) // operations_per_wave(step_count, attempts, several_waves=True)
-        if (
-            worst_case_operations(step_mode, step_count, record_concurrency, record_concurrency, attempts)
-            <= MAX_OPERATIONS
-        ):
-            waves_allowed = max(1, waves_allowed)
-    if delays and execution_timeout:
-        per_wave = (step_count + 2) * sum(delays)
-        waves_allowed = min(waves_allowed, (execution_timeout - 1) // per_wave if per_wave else waves_allowed)
-    if waves_allowed < 1 or worst_case_operations(step_mode, step_count, 1, 1, attempts) > MAX_OPERATIONS:
-        return 0
-    if step_mode == "durable_step":
-        return MAX_BATCH_RECORDS
-    return min(MAX_BATCH_RECORDS, waves_allowed * record_concurrency)
-
-
-def smallest_fitting_record_concurrency(step_mode: str, step_count: int, batch_size: int, attempts: int) -> int | None:
-    """The smallest record_concurrency whose worst case stays within MAX_OPERATIONS, or None if none does."""
-    low, high = 1, max(1, batch_size)
-    if worst_case_operations(step_mode, step_count, batch_size, high, attempts) > MAX_OPERATIONS:
-        return None
-    while low < high:  # the worst case only shrinks as record_concurrency grows
-        middle = (low + high) // 2
-        if worst_case_operations(step_mode, step_count, batch_size, middle, attempts) <= MAX_OPERATIONS:
-            high = middle
-        else:
-            low = middle + 1
-    return low
-
-
-# What the stack's alarms watch (template.yaml; README "When an alarm fires").
-NEAR_QUOTA_FRACTION = 0.8  # an execution crossing this share of a per-execution quota raises an alarm
+# Render-time figures AWS sets: read by tools/render_rules.py, kept here with the other AWS figures' sources.
 LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922,
                       3288, 3653)  # fmt: skip  # the values CloudWatch Logs accepts (PutRetentionPolicy)
-
-
-def near_quota(limit: int) -> int:
-    """The alarm threshold for a per-execution quota."""
-    return int(limit * NEAR_QUOTA_FRACTION)
-
-
 SQS_AGE_METRIC_RECEIVES = 3  # ApproximateAgeOfOldestMessage stops counting a message received this often
-
-
-def backlog_age_alarm_seconds(max_batching_window: int, visibility_timeout: int, max_receive_count: int) -> int:
-    """The oldest a message gets, as SQS's age metric counts it, while the pipeline keeps up: gathered into a
-    batch, then each delivery taking its whole visibility timeout; the metric skips a message once it has
-    been received 3 times, so later deliveries do not raise it."""
-    return max_batching_window + min(max_receive_count, SQS_AGE_METRIC_RECEIVES) * visibility_timeout

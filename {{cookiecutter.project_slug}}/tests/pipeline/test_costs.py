@@ -8,8 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline_runtime import quotas
-from tools import costs
+from tools import costs, render_rules
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 
@@ -69,8 +68,8 @@ def test_per_million_messages_scales_a_batch_to_a_million_records() -> None:
 def test_a_batch_in_one_wave_costs_steps_plus_one_operations(step_mode: str) -> None:
     plan = (step_mode, 3, 100, 100)
     usage = costs.estimate(
-        step_mode, 3, 100, quotas.operations_when_nothing_fails(*plan, by_reference=False),
-        quotas.invocations_when_nothing_fails(*plan),
+        step_mode, 3, 100, render_rules.operations_when_nothing_fails(*plan, by_reference=False),
+        render_rules.invocations_when_nothing_fails(*plan),
     )  # fmt: skip
     assert usage.durable_operations == 3 + 1
     assert usage.lambda_requests == (2 * 3 + 1 if step_mode == "lambda_invoke" else 1)
@@ -80,13 +79,13 @@ def test_a_batch_in_one_wave_costs_steps_plus_one_operations(step_mode: str) -> 
 
 
 def test_waves_add_their_calls_and_resumes() -> None:
-    assert quotas.invocations_when_nothing_fails("lambda_invoke", 3, 100, 30) == (1 + 4 * 3, 4 * 3)
-    assert quotas.invocations_when_nothing_fails("durable_step", 3, 100, 30) == (1, 0)
+    assert render_rules.invocations_when_nothing_fails("lambda_invoke", 3, 100, 30) == (1 + 4 * 3, 4 * 3)
+    assert render_rules.invocations_when_nothing_fails("durable_step", 3, 100, 30) == (1, 0)
 
 
 def test_the_readme_shows_what_make_costs_prints(capsys: pytest.CaptureFixture[str]) -> None:
     makefile = (README.parent / "Makefile").read_text()
-    command = re.search(r"tools/costs\.py (.*?) \$\(ARGS\)", makefile.replace("\\\n", " "), re.S)
+    command = re.search(r"-m tools\.costs (.*?) \$\(ARGS\)", makefile.replace("\\\n", " "), re.S)
     assert command, "the Makefile's costs target"
     costs.main(command.group(1).split())
     printed = capsys.readouterr().out

@@ -23,6 +23,7 @@ from local.quota_guard import QuotaGuard
 from pipeline_runtime import current_message_id, payloads, quotas
 from pipeline_runtime.context import CURRENT, RecordContext, current_record
 from pipeline_runtime.step_calls import RecordTooLarge, output_text, run_call
+from tools import render_rules
 
 STEP_MODE = "{{ cookiecutter.step_mode }}"
 PIPELINE_CONFIG = importlib.import_module("pipeline_config")
@@ -164,7 +165,7 @@ def test_a_record_that_outlasts_its_invocation_goes_alone_then_to_the_dlq_and_th
     assert attributes["failure_detail"].startswith(f'"{BUGGY}: still running after ')
     assert len(aws.stored_items()) == 4
     assert guard.total().violations == []
-    worst = quotas.worst_case_operations(STEP_MODE, len(STEPS), len(records), len(records), ATTEMPTS)
+    worst = render_rules.worst_case_operations(STEP_MODE, len(STEPS), len(records), len(records), ATTEMPTS)
     assert guard.total().operations <= worst
 
 

@@ -23,6 +23,7 @@ from local.events import event_bytes, sqs_event, sqs_record
 from local.quota_guard import QuotaGuard
 from pipeline_config import RETRY, STEP_MODE
 from pipeline_runtime import TransientStepError, claim_check, current_message_id, payloads, quotas
+from tools import render_rules
 
 ATTEMPTS = RETRY.max_attempts
 KIB, MIB = 1024, 1024 * 1024
@@ -126,7 +127,7 @@ def test_a_batch_failing_everywhere_it_can_costs_the_worst_case_and_no_more(aws,
 
     assert len([key for key in stages if key.endswith("/stage.json")]) == waves, "the waves were staged"
     # Every failure but running out of time (tests/pipeline/test_isolation.py adds the isolated calls)
-    assert usage.operations == quotas.worst_case_operations(
+    assert usage.operations == render_rules.worst_case_operations(
         STEP_MODE, len(STEPS), len(records), 2, ATTEMPTS, isolating=False
     )
     within_quotas(usage)

@@ -16,8 +16,9 @@ from local import pipeline
 from local.events import sqs_event, sqs_record
 from local.pipeline import FUNCTIONS
 from pipeline_runtime import TransientStepError, current_message_id, step_function
-from pipeline_runtime.naming import function_name_variable, logical_id
+from pipeline_runtime.naming import function_name_variable
 from pipeline_runtime.steps import load_step
+from tools.render_rules import logical_id
 
 ORCHESTRATOR = pipeline.orchestrator_module()
 

@@ -59,7 +59,7 @@ def test_an_execution_is_annotated_with_its_id_and_size(aws, annotations):
 
 
 def test_a_step_function_is_annotated_with_its_step_and_execution(aws, annotations, monkeypatch, lambda_context):
-    monkeypatch.setenv("STEP_NAME", "{{ naming().parse_steps(cookiecutter.step_names)[0] }}")
+    monkeypatch.setenv("STEP_NAME", "{{ rules().parse_steps(cookiecutter.step_names)[0] }}")
     step_function.deployed_step_module.cache_clear()
     request = {"step": "x", "role": "validate", "execution_id": "arn:execution", "sources": [], "select": "all"}
 
@@ -67,7 +67,7 @@ def test_a_step_function_is_annotated_with_its_step_and_execution(aws, annotatio
         step_function.handler(request, lambda_context)
     step_function.deployed_step_module.cache_clear()
 
-    assert ("step", "{{ naming().parse_steps(cookiecutter.step_names)[0] }}") in annotations
+    assert ("step", "{{ rules().parse_steps(cookiecutter.step_names)[0] }}") in annotations
     assert ("execution_id", "arn:execution") in annotations
 {%- endif %}
 {%- if cookiecutter.step_mode == 'durable_step' %}

@@ -16,10 +16,9 @@ from local import pipeline
 from local.template_values import PROJECT_ROOT, TEMPLATE_PATH, load_template
 from pipeline_runtime import quotas
 {% if cookiecutter.step_mode == 'lambda_invoke' -%}
-from pipeline_runtime.naming import ENVIRONMENTS, function_name_variable, logical_id
-{% else -%}
-from pipeline_runtime.naming import ENVIRONMENTS
+from pipeline_runtime.naming import function_name_variable
 {% endif -%}
+from tools import render_rules
 from tools.sam_to_cfn import translate{% if cookiecutter.step_mode == 'lambda_invoke' %}, translate_document{% endif %}
 
 SQS_DURABLE_EXECUTION_LIMIT_SECONDS = 900  # an SQS event source mapping waits for the whole execution
@@ -117,7 +116,7 @@ def test_the_orchestrator_names_each_step_by_the_version_deployed_with_it(cfn):
 def pinned_versions(step_code: str, layer_code: str = "runtime") -> dict[str, str]:
     """What the alias the queue triggers would point at, and each step version, for these code locations."""
     sam = load_template()
-    changed = logical_id(list(pipeline.step_modules())[1])
+    changed = render_rules.logical_id(list(pipeline.step_modules())[1])
     sam["Resources"][changed]["Properties"]["CodeUri"] = f"s3://placeholder/{step_code}"
     sam["Resources"]["PipelineRuntimeLayer"]["Properties"]["ContentUri"] = f"s3://placeholder/{layer_code}"
     resources = translate_document(sam)["Resources"]
@@ -215,7 +214,7 @@ def test_every_environment_deploys_from_samconfig():
     """`make deploy ENV=<any allowed Environment>` finds its stack name, region and parameter in samconfig.toml."""
     samconfig = tomllib.loads((PROJECT_ROOT / "samconfig.toml").read_text())
     environments = load_template()["Parameters"]["Environment"]["AllowedValues"]
-    assert environments == list(ENVIRONMENTS)
+    assert environments == list(render_rules.ENVIRONMENTS)
     region = samconfig["default"]["global"]["parameters"]["region"]
     project = tomllib.loads((PROJECT_ROOT / "pyproject.toml").read_text())["project"]["name"]
     for environment in ["default", *environments]:
@@ -256,7 +255,7 @@ def test_every_function_traces_and_logs_to_its_own_group_with_a_retention(cfn):
 
 def expected_alarms(settings) -> dict[tuple[str, str], dict[str, Any]]:
     """Each alarm by what it watches, with the threshold the options and AWS's quotas give it."""
-    backlog = quotas.backlog_age_alarm_seconds(
+    backlog = render_rules.backlog_age_alarm_seconds(
         settings.max_batching_window_seconds, settings.visibility_timeout_seconds, settings.max_receive_count
     )
     orchestrator = [{"Name": "FunctionName", "Value": {"Ref": "OrchestratorFunction"}}]
@@ -272,14 +271,16 @@ def expected_alarms(settings) -> dict[tuple[str, str], dict[str, Any]]:
         ("AWS/Lambda", "DurableExecutionFailed"): {"Threshold": 0, "Statistic": "Sum", "Dimensions": orchestrator},
         ("AWS/Lambda", "DurableExecutionTimedOut"): {"Threshold": 0, "Statistic": "Sum", "Dimensions": orchestrator},
         ("AWS/Lambda", "DurableExecutionOperations"): {
-            "Threshold": quotas.near_quota(quotas.MAX_OPERATIONS), "Statistic": "Maximum", "Dimensions": orchestrator,
+            "Threshold": render_rules.near_quota(quotas.MAX_OPERATIONS),
+            "Statistic": "Maximum",
+            "Dimensions": orchestrator,
         },
         ("AWS/Lambda", "DurableExecutionStorageWrittenBytes"): {
-            "Threshold": quotas.near_quota(quotas.MAX_PERSISTED_BYTES), "Statistic": "Maximum",
+            "Threshold": render_rules.near_quota(quotas.MAX_PERSISTED_BYTES), "Statistic": "Maximum",
             "Dimensions": orchestrator,
         },
         ("AWS/Lambda", "ApproximateRunningDurableExecutionsUtilization"): {  # the account's, all functions
-            "Threshold": int(quotas.NEAR_QUOTA_FRACTION * 100), "Statistic": "Maximum", "Dimensions": None,
+            "Threshold": int(render_rules.NEAR_QUOTA_FRACTION * 100), "Statistic": "Maximum", "Dimensions": None,
             "EvaluationPeriods": 3,
         },
         ("AWS/Lambda", "Throttles"): {
@@ -331,7 +332,7 @@ def test_the_dashboard_shows_outcomes_durable_metrics_and_both_queues(cfn):
 def test_every_function_has_the_memory_its_batch_and_one_record_need(cfn):
     functions = of_type(cfn, "AWS::Lambda::Function")
     [mapping] = of_type(cfn, "AWS::Lambda::EventSourceMapping").values()
-    smallest = quotas.smallest_memory_mb("{{ cookiecutter.step_mode }}", mapping["BatchSize"])
+    smallest = render_rules.smallest_memory_mb("{{ cookiecutter.step_mode }}", mapping["BatchSize"])
     assert functions and all(
         smallest <= function["MemorySize"] <= quotas.MAX_MEMORY_MB for function in functions.values()
     ), {name: function["MemorySize"] for name, function in functions.items()}
