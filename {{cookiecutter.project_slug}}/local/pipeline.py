@@ -29,7 +29,6 @@ from pipeline_runtime import step_function, storage
 {% else -%}
 from pipeline_runtime import storage
 {% endif -%}
-from pipeline_runtime.context import CURRENT, RecordContext
 from pipeline_runtime.naming import function_name_variable
 from pipeline_runtime.step_modules import import_step
 from pipeline_runtime.steps import load_step{% if cookiecutter.step_mode == 'lambda_invoke' %}
@@ -189,8 +188,4 @@ def store_directly(
     message_id: str, original: Any, record: dict[str, Any], execution_id: str = "local"
 ) -> dict[str, Any]:
     """Store one record as the runtime does after the last step (for tests of what that step returns)."""
-    token = CURRENT.set(RecordContext(message_id, execution_id, original, None))
-    try:
-        return storage.store(CURRENT.get(), record)
-    finally:
-        CURRENT.reset(token)
+    return storage.store(message_id, execution_id, original, record)

@@ -1,5 +1,5 @@
 # Template-owned: regenerated on update (cruft update). Your code: functions/<step>/, tests/unit/.
-"""The record a step is working on, per thread: its message id, execution, validated original.
+"""The record a step is working on, per thread: its message id, execution and Lambda context (never its data).
 
 The step runtime sets it for each record; your code reads
 `current_message_id()` (from pipeline_runtime) when it needs the SQS message id.
@@ -18,9 +18,7 @@ class RecordContext:
 
     message_id: str
     execution_id: str
-    original: Any  # the validated record, for the storing step
     lambda_context: Any
-    receipt: str | None = None  # the SQS delivery's receipt handle, for the storing step
 
 
 CURRENT: contextvars.ContextVar[RecordContext] = contextvars.ContextVar("pipeline_record")

@@ -30,7 +30,7 @@ from typing import Any
 
 from aws_lambda_powertools import Logger
 
-from pipeline_runtime import input_queue, payloads
+from pipeline_runtime import input_queue, payloads, storage
 from pipeline_runtime.context import CURRENT, RecordContext, invocation_log_keys
 from pipeline_runtime.errors import describe, is_runtime_signal, is_transient, rejection_errors
 from pipeline_runtime.memory import HeldTexts, MemoryBudget, NoRoomInTime, memory_mb
@@ -126,9 +126,12 @@ def run_record(
                 raise NoRoomInTime
             room.clock.started[message_id] = time.monotonic()
             try:
-                parsed_original = json.loads(original_text) if original_text is not None else None
-                CURRENT.set(RecordContext(message_id, request["execution_id"], parsed_original, context, receipt))
-                output = output_text(step(json.loads(text)))
+                CURRENT.set(RecordContext(message_id, request["execution_id"], context))
+                data = step(json.loads(text))
+                if request["role"] == "store":  # the one write: the last step's result, with the validated original
+                    original_data = json.loads(original_text) if original_text is not None else None
+                    data = storage.store(message_id, request["execution_id"], original_data, data)
+                output = output_text(data)
             except BaseException as error:  # this record's outcome, never the call's
                 if is_runtime_signal(error):
                     raise

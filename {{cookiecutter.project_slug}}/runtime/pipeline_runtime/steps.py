@@ -3,7 +3,7 @@
 
 Raise TransientStepError to retry the record, RecordRejected (or a pydantic ValidationError) to
 dead-letter it at once, anything else to fail it. The first step gets the body parsed from JSON; what
-the last returns is stored.
+the last returns is stored (step_calls.run_record makes the write).
 """
 
 from __future__ import annotations
@@ -13,10 +13,8 @@ from functools import cache
 from types import ModuleType
 from typing import Any
 
-from pipeline_runtime import storage
-from pipeline_runtime.context import current_record
 from pipeline_runtime.errors import MalformedStepOutput
-from pipeline_runtime.storable import UnstorableRecord, parse_body, storage_problems
+from pipeline_runtime.storable import parse_body
 
 Step = Callable[[Any], Any]  # one record's input data -> its output data, raising to fail it
 
@@ -26,12 +24,7 @@ def process_form(process: Callable[[dict[str, Any]], Any], role: str) -> Step:
         result = process(parse_body(data) if role == "validate" else data)
         if not isinstance(result, dict):
             raise MalformedStepOutput(f"process() must return the record as a dict, got {type(result).__name__}")
-        if role != "store":
-            return result
-        problems = storage_problems(result)  # before the write; what other steps return is checked by the runtime
-        if problems:
-            raise UnstorableRecord(problems)
-        return storage.store(current_record(), result)
+        return result
 
     return run
 

@@ -14,16 +14,14 @@ import json
 import os
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from botocore.exceptions import ClientError
 
 from pipeline_runtime import clients, storable
 from pipeline_runtime.claim_check import fit_item
 from pipeline_runtime.errors import TransientStepError
-
-if TYPE_CHECKING:
-    from pipeline_runtime.context import RecordContext
+from pipeline_runtime.storable import UnstorableRecord, storage_problems
 
 REDRIVEN = "redriven"  # a dead-lettered message sent back to the input queue; it has not ended since
 REDRIVEN_RECORD_ID = "redriven_record_id"  # the message attribute naming the record id a redriven message keeps
@@ -45,12 +43,12 @@ RETRYABLE_DYNAMODB_ERRORS = frozenset(
 )
 
 
-def build_item(record: RecordContext, stored: dict[str, Any], stored_at: datetime) -> dict[str, Any]:
+def build_item(record_id: str, execution_id: str, original: Any, stored: dict[str, Any], stored_at: datetime) -> dict:
     return {
-        "record_id": record.message_id,
+        "record_id": record_id,
         "status": "stored",
-        "execution_id": record.execution_id,
-        "original_data": record.original,
+        "execution_id": execution_id,
+        "original_data": original,
         "transformed_data": stored,
         "stored_at": stored_at.isoformat(),
     }
@@ -79,6 +77,12 @@ def put_once(item: dict[str, Any]) -> bool:
     return True
 
 
-def store(record: RecordContext, stored: dict[str, Any]) -> dict[str, Any]:
-    item = fit_item(build_item(record, stored, datetime.now(UTC)), DATA_FIELDS, record.message_id, record.execution_id)
-    return {"record_id": record.message_id, "duplicate": not put_once(for_dynamodb(item))}
+def store(record_id: str, execution_id: str, original: Any, stored: dict[str, Any]) -> dict[str, Any]:
+    """What the last step returned, with the validated original, as the message's one item; UnstorableRecord if
+    DynamoDB could never hold it. `duplicate`: the message had already ended."""
+    problems = storage_problems(stored)
+    if problems:
+        raise UnstorableRecord(problems)
+    item = build_item(record_id, execution_id, original, stored, datetime.now(UTC))
+    item = fit_item(item, DATA_FIELDS, record_id, execution_id)
+    return {"record_id": record_id, "duplicate": not put_once(for_dynamodb(item))}

@@ -51,7 +51,7 @@ class Pipeline:
 
     def step_with_a_bug(self, step: str, function: Any) -> Any:
         def wrapped(data: Any) -> Any:
-            if step == STEPS[-2] and data.get("needs_the_fix") and not self.fixed.is_set():
+            if step == STEPS[-1] and data.get("needs_the_fix") and not self.fixed.is_set():  # a dict in any chain
                 raise RecordRejected(["needs_the_fix: this version cannot handle it"])
             return function(data)
 

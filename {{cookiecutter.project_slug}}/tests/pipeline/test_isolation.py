@@ -228,7 +228,7 @@ def test_the_report_shows_an_output_that_cannot_be_encoded_or_sized_as_it_ended(
     assert f"{STEPS[0]}: rejected in " in trace and "lone surrogate" in trace
 
     too_large = journal.wrap_step(STEPS[0], lambda data: {"x": "y" * quotas.MAX_RECORD_BYTES})
-    token = CURRENT.set(RecordContext("m-large", "exec-1", None, None))
+    token = CURRENT.set(RecordContext("m-large", "exec-1", None))
     try:
         with pytest.raises(RecordTooLarge):
             output_text(too_large({}))

@@ -39,6 +39,7 @@ FOR_THE_ORCHESTRATOR = {
     "lambda:GetDurableExecutionState",
 }
 FAILS_IN_A_STEP = "fails-in-a-step"
+FAILS_FROM_THE_BUCKET = "too-large-for-a-checkpoint-and-fails"
 
 
 def as_list(value: Any) -> list[Any]:
@@ -73,7 +74,7 @@ def called(aws, settings) -> dict[str, set[str]]:
 
     def fail_one(step: str, function: Any) -> Any:
         def wrapped(data: Any) -> Any:
-            if step == STEPS[-2] and current_message_id() == FAILS_IN_A_STEP:
+            if step == STEPS[-2] and current_message_id() in (FAILS_IN_A_STEP, FAILS_FROM_THE_BUCKET):
                 raise ValueError("a bug in this step, met on the last delivery")
             return function(data)
 
@@ -85,6 +86,8 @@ def called(aws, settings) -> dict[str, set[str]]:
         sqs_record("not json", message_id="rejected-at-the-door"),
         sqs_record(REFERENCE_MESSAGE, message_id=FAILS_IN_A_STEP, receive_count=settings.max_receive_count),
         sqs_record(large, message_id="through-the-payload-bucket"),
+        # staged in the bucket whatever the waves: settling reads it back to dead-letter it
+        sqs_record(large, message_id=FAILS_FROM_THE_BUCKET, receive_count=settings.max_receive_count),
     ]
     with pipeline.make_runner(wrap_step=fail_one) as runner:
         runner.aws_calls.install()
@@ -96,7 +99,9 @@ def called(aws, settings) -> dict[str, set[str]]:
     assert {message: aws.ending(message) for message in ("stored", "through-the-payload-bucket")} == dict.fromkeys(
         ("stored", "through-the-payload-bucket"), "stored"
     )
-    assert aws.ending(FAILS_IN_A_STEP) == aws.ending("rejected-at-the-door") == "dead_lettered"
+    assert {aws.ending(message) for message in (FAILS_IN_A_STEP, FAILS_FROM_THE_BUCKET, "rejected-at-the-door")} == {
+        "dead_lettered"
+    }
     assert not runner.aws_calls.unattributed, runner.aws_calls.unattributed
     return dict(runner.aws_calls.actions)
 
