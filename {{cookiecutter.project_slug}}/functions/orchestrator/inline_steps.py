@@ -17,6 +17,7 @@ from aws_lambda_powertools import Tracer
 
 from pipeline_config import STEPS, role
 from pipeline_runtime.errors import describe
+from pipeline_runtime.messages import StepReply, StepRequest
 from pipeline_runtime.step_calls import failed_call, run_call
 from pipeline_runtime.step_modules import import_step
 from pipeline_runtime.steps import load_step
@@ -29,20 +30,15 @@ tracer = Tracer()  # the orchestrator's (Powertools shares one Tracer per proces
 ONE_ATTEMPT = StepConfig(retry_strategy=lambda _error, _attempts: RetryDecision.no_retry(), serdes=JsonSerDes())
 
 
-def wave_size(records: list[dict[str, Any]]) -> int:
-    """One wave: each step is a single context.step for the whole batch."""
-    return max(1, len(records))
-
-
-def traced_call(step: str, request: dict[str, Any], lambda_context: Any) -> dict[str, Any]:
+def traced_call(step: str, request: StepRequest, lambda_context: Any) -> StepReply:
     """One step's call as an X-Ray subsegment of the orchestrator's invocation (Tracer is off outside Lambda)."""
     with tracer.provider.in_subsegment(name=f"## step {step}") as subsegment:
         subsegment.put_annotation("step", step)
         return run_call(request, STEP_FUNCTIONS[step], lambda_context)
 
 
-def call_step(ctx: DurableContext, step: str, request: dict[str, Any], name: str, selected: int) -> dict[str, Any]:
+def call_step(ctx: DurableContext, step: str, request: StepRequest, name: str, record_count: int) -> StepReply:
     try:
         return ctx.step(lambda _: traced_call(step, request, ctx.lambda_context), name=name, config=ONE_ATTEMPT)
     except StepError as error:  # the call raised as a whole (the bucket unreachable); checkpoint errors escape
-        return failed_call(step, request, describe(error), selected)
+        return failed_call(step, request, describe(error), record_count)

@@ -8,19 +8,13 @@ answer costs an orchestrator invocation (a replay), so a wave's records share on
 from __future__ import annotations
 
 import os
-from typing import Any
 
 from aws_durable_execution_sdk_python import DurableContext, InvokeError
 
-from pipeline_config import record_concurrency
 from pipeline_runtime.errors import describe
+from pipeline_runtime.messages import StepReply, StepRequest
 from pipeline_runtime.naming import function_name_variable
 from pipeline_runtime.step_calls import failed_call, well_formed
-
-
-def wave_size(records: list[dict[str, Any]]) -> int:
-    """A wave is what one step invocation handles: record_concurrency records."""
-    return record_concurrency()
 
 
 def step_function_name(step: str) -> str:
@@ -28,13 +22,13 @@ def step_function_name(step: str) -> str:
     return os.environ.get(function_name_variable(step), step)
 
 
-def call_step(ctx: DurableContext, step: str, request: dict[str, Any], name: str, selected: int) -> dict[str, Any]:
-    """The step function's reply; a failed or malformed invoke fails every record it selected."""
+def call_step(ctx: DurableContext, step: str, request: StepRequest, name: str, record_count: int) -> StepReply:
+    """The step function's reply; a failed or malformed invoke fails each of the call's `record_count` records."""
     try:
         reply = ctx.invoke(step_function_name(step), request, name=name)
     except InvokeError as error:  # the target failed, timed out or was throttled; SDK errors must escape
-        return failed_call(step, request, describe(error), selected)
+        return failed_call(step, request, describe(error), record_count)
     checked = well_formed(reply)
     if checked is None:
-        return failed_call(step, request, {"type": "MalformedStepReply", "message": str(reply)[:200]}, selected)
+        return failed_call(step, request, {"type": "MalformedStepReply", "message": str(reply)[:200]}, record_count)
     return checked

@@ -33,6 +33,16 @@ def record_concurrency() -> int:
     return int(os.environ["RECORD_CONCURRENCY"])
 
 
+def records_per_wave(batch_records: int) -> int:
+{%- if cookiecutter.step_mode == 'lambda_invoke' %}
+    """A wave is what one step invocation handles: record_concurrency of the batch's records."""
+    return max(1, min(record_concurrency(), batch_records))
+{%- else %}
+    """One wave: each step is a single context.step for the whole batch."""
+    return max(1, batch_records)
+{%- endif %}
+
+
 # Transient failures: exponential backoff without jitter, so the hooks can check the worst case fits.
 RETRY = RetryStrategyConfig(
     max_attempts={{ cookiecutter._step_retry.max_attempts }},

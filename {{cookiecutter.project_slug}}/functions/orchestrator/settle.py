@@ -13,6 +13,7 @@ from aws_lambda_powertools import Logger
 
 from dead_letters import send_to_dead_letter_queue
 from pipeline_runtime import input_queue, payloads
+from pipeline_runtime.messages import Payload, WaveOutcome, wave_outcome
 from pipeline_runtime.payloads import Carried
 
 logger = Logger()
@@ -42,10 +43,8 @@ def dead_letter(message: Carried, reason: str, detail: Any, execution_id: str) -
         return None
 
 
-def settle(
-    source: dict[str, Any], outputs: list[dict[str, Any]], execution_id: str, max_receives: int | None
-) -> dict[str, Any]:
-    """Dead-letter what must go now; returns the counts and the wave positions SQS should redeliver.
+def settle(source: Payload, outputs: list[Payload], execution_id: str, max_receives: int | None) -> WaveOutcome:
+    """Dead-letter what must go now; what the wave's unsettled records became, and those SQS should redeliver.
 
     A record whose send keeps failing goes back to SQS alone, so this step fails only when the
     payload bucket is unreachable; the orchestrator then hands the whole wave back.
@@ -54,8 +53,7 @@ def settle(
     for output in outputs:
         for record in payloads.carried(output):
             last_word[record.id] = record.header
-    counts = {"stored": 0, "duplicates": 0, "rejected": 0, "dead_lettered": 0}
-    retry = []
+    outcome = wave_outcome()
     for position, message in enumerate(payloads.carried(source)):
         ending = last_word.get(message.id)
         if ending is None:  # cannot happen: every call answers each record it selects; never drop one silently
@@ -67,17 +65,17 @@ def settle(
         last_delivery = max_receives is not None and message.header["receives"] >= max_receives
         if reason == "step_failed" and not last_delivery:  # failed, or still to retry (transient, isolate)
             logger.warning("record failed; SQS will redeliver it", extra=extra)
-            retry.append(position)
+            outcome["retry"].append(position)
             continue
         sent = dead_letter(message, reason, detail, execution_id)
         if sent is None:
-            retry.append(position)
+            outcome["retry"].append(position)
             continue
         input_queue.delete_ended(message.header.get("receipt"), message.id)  # it ended: SQS must not move it too
         if sent == "already stored":  # an earlier delivery stored it after all
-            counts["stored"] += 1
-            counts["duplicates"] += 1
+            outcome["stored"] += 1
+            outcome["duplicates"] += 1
         else:  # sent now, or by an earlier execution
             logger.warning("record dead-lettered", extra={**extra, "outcome": sent})
-            counts["rejected" if reason in REJECTIONS else "dead_lettered"] += 1
-    return {**counts, "retry": retry}
+            outcome["rejected" if reason in REJECTIONS else "dead_lettered"] += 1  # type: ignore[literal-required]
+    return outcome

@@ -1,10 +1,9 @@
 # Template-owned: regenerated on update (cruft update). Your code: functions/<step>/, tests/unit/.
 """Records between steps: inline in the checkpointed payload while small, in the payload bucket otherwise.
 
-A payload is `{"records": [...]}`, `{"ref": key, "count": n}` (in s3://$PAYLOAD_BUCKET), or
-`{"failed_call": ..., "sources": [...], "select": status}` (every record those sources select failed
-with the call). A record is `{"id", "status", "step", "error" | "errors", "data"}`; a transient one
-keeps its data; the first step's data is the message body.
+A payload (messages.py) holds records inline, points to them in s3://$PAYLOAD_BUCKET, or stands for the
+records of a call that failed whole (its sources and statuses, every record sharing the call's error).
+A record that goes again keeps its data; the first step's data is the message body.
 
 In a step a record's data stays JSON text (`Carried`) until the record's turn, so a call never holds
 more than its records' texts parsed one working set at a time. A payload in the bucket is JSON lines:
@@ -23,11 +22,8 @@ from decimal import Decimal
 from typing import Any
 
 from pipeline_runtime import clients, storable
+from pipeline_runtime.messages import GOES_AGAIN, FailedCall, Payload, Record, inline, payload_kind
 
-Record = dict[str, Any]
-Payload = dict[str, Any]
-
-GOES_AGAIN = ("transient", "isolate")  # statuses of records that are called again, so keep their data
 IN_FLIGHT_PREFIX = "in-flight"  # expired by the bucket's lifecycle rule: only running executions read them
 
 
@@ -122,11 +118,11 @@ def pack(records: list[Carried], key: str, inline_limit: int) -> Payload:
     if all("data_ref" not in carried.header for carried in records):
         text_bytes = sum(len(carried.text or "") for carried in records)
         if text_bytes <= inline_limit:  # the inline JSON is at least as large: only then worth building
-            inline = {"records": [carried.record() for carried in records]}
-            if encoded_size(inline) <= inline_limit:
-                return inline
+            in_line = inline([carried.record() for carried in records])
+            if encoded_size(in_line) <= inline_limit:
+                return in_line
     s3().put_object(Bucket=bucket(), Key=key, Body=b"".join(json_lines(records)), ContentType="application/jsonl")
-    return {"ref": key, "count": len(records)}
+    return {"kind": "bucket", "ref": key, "count": len(records)}
 
 
 def json_lines(records: list[Carried]) -> Iterator[bytes]:
@@ -154,16 +150,22 @@ def read_lines(body: bytes) -> Iterator[Carried]:
 
 def carried(payload: Payload) -> list[Carried]:
     """Every record a payload holds, data as text, reading the bucket for references."""
-    if "records" in payload:
+    kind = payload_kind(payload)
+    if kind == "inline":
         return [from_record(record) for record in payload["records"]]
-    if "ref" in payload:
+    if kind == "bucket":
         body = s3().get_object(Bucket=bucket(), Key=payload["ref"])["Body"].read()
         if body.startswith(b"["):  # a JSON array, as versions before 3.1 wrote them
             return [from_record(record) for record in json.loads(body)]
         return list(read_lines(body))
+    return failed_call_records(payload)
+
+
+def failed_call_records(payload: FailedCall) -> list[Carried]:
+    """The records a failed call was sent, each with the call's failure; those that go again keep their data."""
     failure = payload["failed_call"]
     header = {"status": failure["status"], "step": failure["step"], "error": failure["error"]}
-    sources = select(payload["sources"], payload["select"])
+    sources = with_status(payload["sources"], payload["select"])
     if failure["status"] not in GOES_AGAIN:
         return [Carried({"id": source.id, **header}) for source in sources]
     pointers = ("data_ref", "text_bytes")  # a record that goes again keeps its data
@@ -176,7 +178,7 @@ def carried(payload: Payload) -> list[Carried]:
     ]
 
 
-def select(payloads: list[Payload], status: str | list[str]) -> list[Carried]:
+def with_status(payloads: list[Payload], status: str | list[str]) -> list[Carried]:
     """The records of `payloads` whose status is `status` (or one of them), in order."""
     wanted = {status} if isinstance(status, str) else set(status)
     return [record for payload in payloads for record in carried(payload) if record.status in wanted]

@@ -1,14 +1,10 @@
 # Template-owned: regenerated on update (cruft update). Your code: functions/<step>/, tests/unit/.
 """One call of a step on the records a request selects: your function per record, then the reply, packed.
 
-The orchestrator sends a step one request per wave and attempt; the
-same code answers it in the step's own Lambda function (lambda_invoke) or inside the orchestrator
-(durable_step). Whatever a step does with one record (an exception of any kind, a result that cannot be
-encoded, sized or stored) ends that record alone; the others go on.
-
-    request: {"step", "role", "execution_id", "sources", "select", "originals", "output_key",
-              "inline_limit", "threads", "reserved_bytes"}
-    reply:   {"output": payload of one record per selected record, "counts": {status: records}}
+The orchestrator sends a step one StepRequest per wave and attempt (messages.py); the
+same code answers it with a StepReply in the step's own Lambda function (lambda_invoke) or inside the
+orchestrator (durable_step). Whatever a step does with one record (an exception of any kind, a result that
+cannot be encoded, sized or stored) ends that record alone; the others go on.
 
 Records run at most `threads` at a time and only while their working sets fit the function's memory
 (pipeline_runtime/memory.py); one that could never fit is payload_too_large. The call answers before
@@ -34,6 +30,7 @@ from pipeline_runtime import input_queue, payloads, storage
 from pipeline_runtime.context import CURRENT, RecordContext, invocation_log_keys
 from pipeline_runtime.errors import describe, is_runtime_signal, is_transient, rejection_errors
 from pipeline_runtime.memory import HeldTexts, MemoryBudget, NoRoomInTime, memory_mb
+from pipeline_runtime.messages import FailedCall, StatusCounts, StepReply, StepRequest, no_counts
 from pipeline_runtime.payloads import Carried
 from pipeline_runtime.quotas import (
     MAX_RECORD_BYTES,
@@ -46,8 +43,6 @@ from pipeline_runtime.steps import Step
 from pipeline_runtime.storable import UnstorableRecord, storage_problems
 
 logger = Logger()
-
-STATUSES = ("ok", "transient", "failed", "rejected", "too_large", "isolate", "timed_out")
 
 
 class RecordTooLarge(Exception):
@@ -95,7 +90,7 @@ class CallClock:
 
 
 def run_record(
-    request: dict[str, Any], record: Carried, original: Carried | None, step: Step, context: Any, room: Room
+    request: StepRequest, record: Carried, original: Carried | None, step: Step, context: Any, room: Room
 ) -> Carried:
     """One record through the step, in a context of its own and within the call's memory and time: its result,
     whatever happened. Its data is parsed only once its working set fits, and leaves as text."""
@@ -177,11 +172,11 @@ class Room:
     clock: CallClock
 
 
-def run_call(request: dict[str, Any], step: Step, context: Any) -> dict[str, Any]:
-    """Answer one request: every selected record through `step`, then the reply, packed."""
-    records = payloads.select(request["sources"], request["select"])
+def run_call(request: StepRequest, step: Step, context: Any) -> StepReply:
+    """Answer one request: every record it selects through `step`, then the reply, packed."""
+    records = payloads.with_status(request["sources"], request["select"])
     originals = (
-        {original.id: original for original in payloads.select(request["originals"], "ok")}
+        {original.id: original for original in payloads.with_status(request["originals"], "ok")}
         if request["role"] == "store"
         else {}
     )
@@ -195,13 +190,13 @@ def run_call(request: dict[str, Any], step: Step, context: Any) -> dict[str, Any
     threads = max(1, min(int(request.get("threads", 1)), MAX_STEP_THREADS, len(records)))
     finished = run_records(records, one, threads, room.clock.seconds_to_answer(), f"step-{request['step']}")
     results = outcomes(records, finished, room.clock, request["step"])
-    counts = Counter(result.status for result in results)
+    counts = no_counts()
+    counts.update(Counter(result.status for result in results))  # type: ignore[typeddict-item]
     if request["role"] == "store":  # a redelivered message the table already holds
         counts["duplicates"] = sum(
             1 for result in results if result.status == "ok" and json.loads(result.data_text())["duplicate"]
         )
-    output = payloads.pack(results, request["output_key"], int(request["inline_limit"]))
-    return {"output": output, "counts": {status: counts[status] for status in (*STATUSES, "duplicates")}}
+    return {"output": payloads.pack(results, request["output_key"], int(request["inline_limit"])), "counts": counts}
 
 
 def run_records(
@@ -272,28 +267,29 @@ def outcomes(records: list[Carried], finished: list[Carried | None], clock: Call
     return results
 
 
-def well_formed(reply: Any) -> dict[str, Any] | None:
+def well_formed(reply: Any) -> StepReply | None:
     """The reply with every status counted, or None."""
     if not (
         isinstance(reply, dict) and isinstance(reply.get("output"), dict) and isinstance(reply.get("counts"), dict)
     ):
         return None
-    counts = {status: reply["counts"].get(status) for status in (*STATUSES, "duplicates")}
+    counts: StatusCounts = {status: reply["counts"].get(status) for status in no_counts()}  # type: ignore[misc]
     if not all(isinstance(count, int) for count in counts.values()):
         return None
-    return {**reply, "counts": counts}
+    return {"output": reply["output"], "counts": counts}
 
 
-def failed_call(step: str, request: dict[str, Any], error: dict[str, Any], selected: int) -> dict[str, Any]:
-    """The reply for a call that failed as a whole: every record it selected shares the error. A lone record whose
-    invocation timed out had all of that invocation's time: it is timed_out, never retried."""
-    timed_out = selected == 1 and str(error.get("type", "")).rsplit(".", 1)[-1] in ("Timedout", "Timeout")
+def failed_call(step: str, request: StepRequest, error: dict[str, Any], record_count: int) -> StepReply:
+    """The reply for a call that failed as a whole: each of its `record_count` records shares the error. A lone
+    record whose invocation timed out had all of that invocation's time: it is timed_out, never retried."""
+    timed_out = record_count == 1 and str(error.get("type", "")).rsplit(".", 1)[-1] in ("Timedout", "Timeout")
     status = "timed_out" if timed_out else "transient" if is_transient(error) else "failed"
-    output = {
+    counts = no_counts()
+    counts[status] = record_count  # type: ignore[literal-required]
+    output: FailedCall = {
+        "kind": "failed_call",
         "failed_call": {"step": step, "status": status, "error": error},
         "sources": request["sources"],
         "select": request["select"],
     }
-    counts = dict.fromkeys((*STATUSES, "duplicates"), 0)
-    counts[status] = selected
     return {"output": output, "counts": counts}

@@ -17,6 +17,7 @@ from typing import Any
 
 from aws_lambda_powertools import Tracer
 
+from pipeline_runtime.messages import StepReply, StepRequest
 from pipeline_runtime.step_calls import run_call
 from pipeline_runtime.step_modules import import_step
 from pipeline_runtime.steps import Step, load_step
@@ -24,7 +25,7 @@ from pipeline_runtime.steps import Step, load_step
 tracer = Tracer()  # off outside Lambda
 
 
-def handle(event: dict[str, Any], context: Any, module: ModuleType, steps: dict[str, Step] | None = None) -> Any:
+def handle(event: StepRequest, context: Any, module: ModuleType, steps: dict[str, Step] | None = None) -> StepReply:
     """Answer one orchestrator request. `steps` gives the step function per role (local runs wrap them)."""
     step = (steps or {}).get(event["role"]) or load_step(module, event["role"])
     return run_call(event, step, context)
@@ -37,7 +38,7 @@ def deployed_step_module() -> ModuleType:
 
 
 @tracer.capture_lambda_handler(capture_response=False)  # joins the orchestrator's trace: records stay out of it
-def handler(event: dict[str, Any], context: Any) -> Any:
+def handler(event: StepRequest, context: Any) -> StepReply:
     tracer.put_annotation("step", os.environ["STEP_NAME"])
     tracer.put_annotation("execution_id", event["execution_id"])
     return handle(event, context, deployed_step_module())

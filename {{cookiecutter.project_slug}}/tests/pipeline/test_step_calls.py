@@ -132,7 +132,8 @@ def test_a_reply_over_the_inline_limit_travels_through_the_bucket(aws, lambda_co
 
     reply = run_call(request(records, inline_limit=1000), echo, lambda_context)
 
-    assert set(reply["output"]) == {"ref", "count"} and reply["output"]["count"] == 2
+    assert set(reply["output"]) == {"kind", "ref", "count"} and reply["output"]["kind"] == "bucket"
+    assert reply["output"]["count"] == 2
     assert len(json.dumps(reply)) < 1000
     assert [record["id"] for record in payloads.load(reply["output"])] == ["m-1", "m-2"]
 
