@@ -13,7 +13,6 @@ import os
 import re
 import shutil
 import sys
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
@@ -227,18 +226,20 @@ UPDATE_MESSAGE = (
 )
 
 
-# cruft update renders the old and new versions into fresh tempfile.mkdtemp() folders: tmp + 8 characters
-# (the pre-generation hook tells the tools apart by the same rule; a test holds the two together).
-CRUFT_UPDATE_FOLDER = re.compile(r"tmp[a-z0-9_]{8}")
+TEMPLATE_DIR: str | None = None  # set when cookiecutter runs this hook: the template's folder
+
+
+def invocation() -> ModuleType:
+    """Which tool is rendering (hooks/invocation.py, the one copy the pre-generation hook shares)."""
+    template = Path(TEMPLATE_DIR) if TEMPLATE_DIR else Path(__file__).resolve().parents[1]
+    spec = importlib.util.spec_from_file_location("template_invocation", template / "hooks" / "invocation.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def rendered_by_cruft_update(context: dict[str, Any], project: Path) -> bool:
-    """cruft update renders into such a folder to diff; cruft create (also `_commit`) renders where asked."""
-    folder = project.resolve().parent
-    in_update_folder = folder.parent == Path(tempfile.gettempdir()).resolve() and CRUFT_UPDATE_FOLDER.fullmatch(
-        folder.name
-    )
-    return "_commit" in context and bool(in_update_folder)
+    return invocation().running_tool(context, project, []) == "cruft update"
 
 
 def where_to_cd(project: Path) -> str:
@@ -275,4 +276,5 @@ def next_steps(context: dict[str, Any], project: Path) -> str:
 
 if __name__ == "__main__":
     # The answers arrive as JSON data, never pasted into Python source.
+    TEMPLATE_DIR = json.loads(r"""{{ {"path": template_dir()} | tojson }}""")["path"]
     sys.exit(main(json.loads(r"""{{ cookiecutter | tojson }}""")))

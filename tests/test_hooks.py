@@ -24,6 +24,7 @@ from samtranslator.yaml_helper import yaml_parse
 
 pre_gen = load_hook("pre_gen_project")
 post_gen = load_hook("post_gen_project")
+invocation = load_hook("invocation")  # which tool renders, and how to run it again: shared by both hooks
 
 VALID = {
     **{key: value[0] if isinstance(value, list) else value for key, value in DEFAULTS.items()},
@@ -314,9 +315,9 @@ def test_cli_error_gives_the_changed_answers_as_one_command(tmp_path):
 
     command = printed_command(result.stderr, "cookiecutter --no-input")
     assert command[2:] == [
-        "--output-dir", "out", str(TEMPLATE_DIR), "step_names=ingest,persist", f"batch_size={pre_gen.PLACEHOLDER}"
+        "--output-dir", "out", str(TEMPLATE_DIR), "step_names=ingest,persist", f"batch_size={invocation.PLACEHOLDER}"
     ]  # fmt: skip
-    filled = [part.replace(pre_gen.PLACEHOLDER, "20") for part in command[1:]] + ["max_batching_window_seconds=1"]
+    filled = [part.replace(invocation.PLACEHOLDER, "20") for part in command[1:]] + ["max_batching_window_seconds=1"]
     again = subprocess.run(
         [sys.executable, "-m", "cookiecutter", *filled], cwd=tmp_path, capture_output=True, text=True, check=False
     )
@@ -336,27 +337,27 @@ def test_cli_error_gives_the_changed_answers_as_one_command(tmp_path):
 )
 def test_the_tool_that_renders_is_recognised(tmp_path, answers, folder, parent, tool):
     where = Path(tempfile.gettempdir(), *folder.split("/")[1:]) if folder.startswith("TMP/") else tmp_path / folder
-    assert pre_gen.running_tool(answers, where, parent) == tool
+    assert invocation.running_tool(answers, where, parent) == tool
 
 
 def test_rerun_instructions_per_tool(tmp_path):
     answers = {**VALID, "_template": "gh:team/durable-template", "batch_size": "0", "step_names": "a,b"}
     problems = problems_for(batch_size="0", step_names="a,b")
     assert options_in(problems) == ["batch_size"]
-    where = {"output_dir": tmp_path / "out", "shell_dir": tmp_path}  # generated with -o out
+    where = {"template_dir": TEMPLATE_DIR, "output_dir": tmp_path / "out", "shell_dir": tmp_path}  # with -o out
 
-    update = "\n".join(pre_gen.rerun_instructions(answers, problems, "cruft update", None, **where))
-    create = "\n".join(pre_gen.rerun_instructions(answers, problems, "cruft create", None, **where))
-    sam = "\n".join(pre_gen.rerun_instructions(answers, problems, "sam init", None, **where))
+    update = "\n".join(invocation.rerun_instructions(answers, problems, "cruft update", None, **where))
+    create = "\n".join(invocation.rerun_instructions(answers, problems, "cruft create", None, **where))
+    sam = "\n".join(invocation.rerun_instructions(answers, problems, "sam init", None, **where))
     pinned = {**answers, "_checkout": "v3.0.0"}
-    cookiecutter = "\n".join(pre_gen.rerun_instructions(pinned, problems, "cookiecutter", Path("/r/t.json"), **where))
+    cookiecutter = "\n".join(invocation.rerun_instructions(pinned, problems, "cookiecutter", Path("/r/t.json"), **where))
 
-    assert f"""cruft update --variables-to-update '{{"batch_size": "{pre_gen.PLACEHOLDER}"}}'""" in update
+    assert f"""cruft update --variables-to-update '{{"batch_size": "{invocation.PLACEHOLDER}"}}'""" in update
     assert "cruft create gh:team/durable-template --output-dir out --no-input --extra-context" in create
     assert "sam init --location gh:team/durable-template --output-dir out --no-input --extra-context" in sam
     assert "cookiecutter" not in sam  # the SAM CLI installer brings none
     extra = json.loads(shlex.split(sam.splitlines()[-1])[-1])
-    assert extra == {"step_names": "a,b", "batch_size": pre_gen.PLACEHOLDER}  # only what differs from the defaults
+    assert extra == {"step_names": "a,b", "batch_size": invocation.PLACEHOLDER}  # only what differs from the defaults
     assert "cookiecutter --replay-file /r/t.json --output-dir out --checkout v3.0.0 gh:team/durable-template" in cookiecutter
     assert "cookiecutter --no-input --output-dir out --checkout v3.0.0 gh:team/durable-template step_names=a,b" in cookiecutter
 
@@ -367,9 +368,16 @@ def test_rerun_instructions_per_tool(tmp_path):
 def test_both_hooks_tell_cruft_update_from_create_alike(folder, update):
     project = Path(tempfile.gettempdir(), folder, "project")
     cruft = {"_commit": "abc"}
-    assert (pre_gen.running_tool(cruft, project, []) == "cruft update") is update
+    assert (invocation.running_tool(cruft, project, []) == "cruft update") is update
     assert post_gen.rendered_by_cruft_update(cruft, project) is update
     assert post_gen.rendered_by_cruft_update({}, project) is False  # not cruft at all
+
+
+def test_the_tool_detection_has_one_copy():
+    hooks = {path.name: path.read_text() for path in (TEMPLATE_DIR / "hooks").glob("*.py")}
+    assert [name for name, text in hooks.items() if "CRUFT_UPDATE_FOLDER = " in text] == ["invocation.py"]
+    assert [name for name, text in hooks.items() if "/proc/" in text] == ["invocation.py"]
+    assert all("invocation.py" in hooks[name] for name in ("pre_gen_project.py", "post_gen_project.py"))
 
 
 def test_a_replay_file_with_other_answers_is_not_offered(tmp_path):
@@ -377,9 +385,9 @@ def test_a_replay_file_with_other_answers_is_not_offered(tmp_path):
     saved = tmp_path / "replay" / "template.json"
     saved.parent.mkdir()
     saved.write_text(json.dumps({"cookiecutter": {**answers, "batch_size": "7"}}))
-    assert pre_gen.saved_answers_file(answers, tmp_path / "replay") is None
+    assert invocation.saved_answers_file(answers, tmp_path / "replay") is None
     saved.write_text(json.dumps({"cookiecutter": answers}))
-    assert pre_gen.saved_answers_file(answers, tmp_path / "replay") == saved
+    assert invocation.saved_answers_file(answers, tmp_path / "replay") == saved
 
 
 # --- free text is data, never code -------------------------------------------------------------

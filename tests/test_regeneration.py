@@ -25,7 +25,7 @@ GIT_ENV = {
 NOT_TEMPLATE = shutil.ignore_patterns(
     ".git", ".venv", ".venv-sam", ".demo", "__pycache__", ".pytest_cache", ".ruff_cache", ".hypothesis"
 )
-PLACEHOLDER = load_hook("pre_gen_project").PLACEHOLDER
+PLACEHOLDER = load_hook("invocation").PLACEHOLDER
 TRANSFORM = "functions/transform/transform_step.py"
 USER_EDIT = ('"data_source": record["data_source"].upper(),', '"data_source": record["data_source"].strip().upper(),')
 
