@@ -47,7 +47,7 @@ from local.events import event_bytes, sqs_event, sqs_record
 from local.quota_guard import QuotaGuard
 from local.template_values import load_settings
 from moto import mock_aws
-from pipeline_runtime import quotas
+from pipeline_runtime import quotas, storage
 from pipeline_runtime.context import CURRENT, RecordContext
 from pipeline_runtime.errors import rejection_errors
 from pipeline_runtime.steps import load_step
@@ -90,9 +90,11 @@ def reference_step_function(module: Any, role: str) -> Callable[[dict[str, Any],
     step = load_step(module, role)
 
     def handle(event: dict[str, Any], context: Any) -> Any:
-        CURRENT.set(RecordContext(event["message_id"], event.get("execution_id", ""), event.get("original"), context))
+        CURRENT.set(RecordContext(event["message_id"], event.get("execution_id", ""), context))
         try:
             output = step(event["body"] if role == "validate" else event["record"])
+            if role == "store":
+                output = storage.store(event["message_id"], event.get("execution_id", ""), event.get("original"), output)
         except Exception as error:
             errors = rejection_errors(error)
             if role == "validate" and errors is not None:
@@ -306,28 +308,25 @@ class Billed:
     @contextmanager
     def watching(self) -> Iterator[None]:
         """Count S3 requests, and time every step function's invocation (lambda_invoke)."""
-        from pipeline_runtime import payloads
+        from local import internals
 
-        put_json, get_json = payloads.put_json, payloads.get_json
         handle = step_function.handle if step_function else None
 
-        def counted_put(*args: Any) -> Any:
+        def counted(model: Any, **_kwargs: Any) -> None:
             with self.lock:
-                self.s3_puts += 1
-            return put_json(*args)
+                if model.name == "PutObject":
+                    self.s3_puts += 1
+                elif model.name == "GetObject":
+                    self.s3_gets += 1
 
-        def counted_get(*args: Any) -> Any:
-            with self.lock:
-                self.s3_gets += 1
-            return get_json(*args)
-
-        payloads.put_json, payloads.get_json = counted_put, counted_get
+        events = internals.boto3_session_events()
+        events.register("before-call.s3", counted, unique_id="bench-s3-requests")
         if step_function:
             step_function.handle = self.timed(handle)
         try:
             yield
         finally:
-            payloads.put_json, payloads.get_json = put_json, get_json
+            events.unregister("before-call.s3", unique_id="bench-s3-requests")
             if step_function:
                 step_function.handle = handle
 
@@ -359,8 +358,10 @@ def measure_floor(size: int, body_bytes: int = 0) -> dict[str, Any]:
     def record_handler(record: Any) -> None:
         data, original = record.body, None
         for _step, step_role, function in steps:
-            CURRENT.set(RecordContext(record.message_id, "floor", original, None))
+            CURRENT.set(RecordContext(record.message_id, "floor", None))
             data = function(data)
+            if step_role == "store":
+                data = storage.store(record.message_id, "floor", original, data)
             original = data if step_role == "validate" else original
 
     def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
