@@ -24,10 +24,6 @@ class RecordContext:
 CURRENT: contextvars.ContextVar[RecordContext] = contextvars.ContextVar("pipeline_record")
 
 
-def current_record() -> RecordContext:
-    return CURRENT.get()
-
-
 def current_message_id() -> str:
     """The SQS message id of the record being processed."""
     return CURRENT.get().message_id

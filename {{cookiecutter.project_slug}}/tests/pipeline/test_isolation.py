@@ -21,7 +21,7 @@ from local.events import sqs_event, sqs_record
 from local.journal import Journal, trace_lines
 from local.quota_guard import QuotaGuard
 from pipeline_runtime import current_message_id, payloads, quotas
-from pipeline_runtime.context import CURRENT, RecordContext, current_record
+from pipeline_runtime.context import CURRENT, RecordContext
 from pipeline_runtime.step_calls import RecordTooLarge, output_text, run_call
 from tools import render_rules
 
@@ -259,7 +259,7 @@ def test_local_runs_give_every_function_the_template_timeout(aws, settings):
 
     def wrap_step(step, function):
         def timed(data):
-            told.append(current_record().lambda_context.get_remaining_time_in_millis())
+            told.append(CURRENT.get().lambda_context.get_remaining_time_in_millis())
             return function(data)
 
         return timed
