@@ -110,6 +110,12 @@ def prune(answers: dict[str, Any], project: Path) -> None:
                     path.unlink()
 
 
+SYNTAX_ONLY = (
+    "note: template.yaml's syntax checked; its functions' code and handlers are checked by `make validate` "
+    "(install aws-sam-translator beside cookiecutter to check them as the project renders)"
+)
+
+
 def read_template(text: str) -> dict[str, Any] | None:
     """template.yaml with its intrinsics (!Ref, !GetAtt ...), read by aws-sam-translator's loader, the one local/
     and tools/ use; None where cookiecutter's environment lacks it (the SAM CLI's has it): then only the YAML's
@@ -123,12 +129,16 @@ def read_template(text: str) -> dict[str, Any] | None:
 
 
 def check_rendered(project: Path) -> list[str]:
-    """Template bugs in the output: unparsable files, functions whose code or handler is missing."""
+    """Template bugs in the output: unparsable files, functions whose code or handler is missing (where the
+    aws-sam-translator can read template.yaml here: see read_template)."""
     problems = []
     try:
-        template = read_template((project / "template.yaml").read_text(encoding="utf-8")) or {}
+        template = read_template((project / "template.yaml").read_text(encoding="utf-8"))
     except yaml.YAMLError as error:
         return [f"template.yaml is not valid YAML: {error}"]
+    if template is None:
+        print(SYNTAX_ONLY, file=sys.stderr)
+        template = {}
     resources = template.get("Resources", {})
     layers = {  # a function's handler may live in a layer of this template (Lambda puts it on the path)
         name: resource["Properties"]["ContentUri"]

@@ -36,7 +36,7 @@ MAX_STEP_NAME = 40
 MAX_FREE_TEXT = 1000
 
 
-RUNTIME = Path("runtime", "pipeline_runtime")  # in the project template: the one copy of the shared facts
+RUNTIME = Path("runtime", "pipeline_runtime")  # in the project template: quotas.py, the one copy of the AWS figures
 TEMPLATE_DIR: str | None = None  # set from cookiecutter when the hook runs; tests load the hook from the template
 
 
@@ -337,7 +337,7 @@ def check_batching(answers: dict) -> list[Problem]:
     return problems
 
 
-def retry_delays(retry: dict, quotas: ModuleType) -> list[int]:
+def retry_delays(retry: dict, _quotas: ModuleType | None = None) -> list[int]:
     """Seconds waited before each retry of a step, as the durable SDK's strategy computes them."""
     return load_rules().retry_delays(
         int(retry["max_attempts"]), retry["initial_delay_seconds"], retry["backoff_rate"], retry["max_delay_seconds"]

@@ -482,13 +482,14 @@ def test_post_hook_finds_a_missing_handler(tmp_path):
     assert post_gen.check_rendered(project)[0].startswith("template.yaml is not valid YAML")
 
 
-def test_without_the_sam_translator_the_post_hook_checks_the_yaml_syntax_only(tmp_path, monkeypatch):
+def test_without_the_sam_translator_the_post_hook_checks_the_yaml_syntax_only(tmp_path, monkeypatch, capsys):
     project = bake(tmp_path / "out")
     monkeypatch.setitem(sys.modules, "samtranslator.yaml_helper", None)  # as under a bare cookiecutter install
     (project / "runtime" / "pipeline_runtime" / "step_function.py").unlink()
 
     assert post_gen.read_template((project / "template.yaml").read_text()) is None
     assert post_gen.check_rendered(project) == []  # the handler is make validate's to find then
+    assert capsys.readouterr().err.strip() == post_gen.SYNTAX_ONLY  # said, not skipped silently
 
     (project / "template.yaml").write_text("Resources: !Ref [unclosed")
     assert post_gen.check_rendered(project)[0].startswith("template.yaml is not valid YAML")

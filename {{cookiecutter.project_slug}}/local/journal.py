@@ -8,6 +8,7 @@ written to local-output/trace.jsonl, so `make trace ID=...` shows any message of
 
 from __future__ import annotations
 
+import importlib
 import json
 import threading
 import time
@@ -52,6 +53,14 @@ class Journal:
         """`function` as it was, its every call on a record journaled with its outcome and duration: the outcome
         the runtime gives it, a result that cannot be encoded, sized or stored included."""
         from pipeline_runtime.step_calls import output_text  # imported late: it makes a logger (see above)
+        from pipeline_runtime.storable import UnstorableRecord, storage_problems
+
+        def storable(result: Any) -> None:  # what the runtime checks before it stores the last step's result
+            problems = storage_problems(result)
+            if problems:
+                raise UnstorableRecord(problems)
+
+        check = storable if importlib.import_module("pipeline_config").role(step) == "store" else output_text
 
         def journaled(data: Any) -> Any:
             began = time.monotonic()
@@ -59,7 +68,7 @@ class Journal:
             try:
                 result = function(data)
                 try:
-                    output_text(result)  # the runtime's own check of what a step returns
+                    check(result)  # the runtime's own check of what a step returns
                 except BaseException as error:
                     outcome, detail = classify(error)
                 return result

@@ -77,6 +77,8 @@ def queue_visibility_timeout(execution_timeout: int, margin: int) -> int:
 
 # The batch plan: every batch these options allow stays inside the quotas
 
+ISOLATED_CALLS_PER_STEP = 1  # per wave: a record that ran out of time beside others goes once alone (orchestrator.py)
+
 
 def empty_objects_working_set(body_bytes: int = quotas.MAX_SQS_MESSAGE_BYTES) -> int:
     """The last step's working set for a body of `body_bytes` of empty objects (`[{},{},...]`), about the
@@ -112,7 +114,7 @@ def operations_per_wave(step_count: int, attempts: int, several_waves: bool, iso
     """Worst case of one wave: its child context, staging and settling with every retry, and every step
     called `attempts` times with a durable wait between attempts, plus (`isolating`) its isolated call and
     the wait that gives it an invocation of its own."""
-    isolation = 2 * quotas.ISOLATED_CALLS_PER_STEP if isolating else 0
+    isolation = 2 * ISOLATED_CALLS_PER_STEP if isolating else 0
     return int(several_waves) + attempts + step_count * (2 * attempts - 1 + isolation) + attempts
 
 

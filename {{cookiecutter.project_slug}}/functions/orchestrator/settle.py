@@ -34,7 +34,8 @@ def reason_and_detail(ending: dict[str, Any]) -> tuple[str, Any]:
 
 
 def dead_letter(message: Carried, reason: str, detail: Any, execution_id: str) -> str | None:
-    """The send's outcome, or None if SQS or the table failed past botocore's retries (SQS redelivers it)."""
+    """The send's outcome, or None if SQS, the table or the bucket failed past botocore's retries (SQS redelivers
+    the record)."""
     try:
         body = json.loads(message.data_text())  # the staged record's data: the message body as received
         return send_to_dead_letter_queue(message.id, body, reason, detail, execution_id)

@@ -2,9 +2,9 @@
 """AWS clients a function's threads share: each made once, under a lock (boto3 does not make them safely
 across threads), on first use, so tests and local runs set their endpoints first.
 
-Each AWS call is retried by botocore alone, in its standard mode (throttling and transient errors, up to
-3 attempts with jittered backoff); what still fails is retried by the layer that owns the record: the
-durable step around it, or SQS redelivering the message."""
+Each AWS call is retried by botocore alone, in its standard mode (throttling and transient errors, with
+jittered backoff: 10 attempts for DynamoDB, 3 for the others); what still fails is retried by the layer
+that owns the record: the durable step around it, or SQS redelivering the message."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ import boto3
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.config import Config
 
-RETRIES = Config(retries={"mode": "standard", "total_max_attempts": 3})  # the first call and 2 retries
+ATTEMPTS = {"dynamodb": 10}  # as the AWS SDKs default for DynamoDB, whose throttling is the usual failure; else 3
 _lock = threading.Lock()
 _clients: dict[str, Any] = {}
 _serializer, _deserializer = TypeSerializer(), TypeDeserializer()
@@ -24,7 +24,8 @@ _serializer, _deserializer = TypeSerializer(), TypeDeserializer()
 def client(service: str) -> Any:
     with _lock:
         if service not in _clients:
-            _clients[service] = boto3.client(service, config=RETRIES)
+            retries = {"mode": "standard", "total_max_attempts": ATTEMPTS.get(service, 3)}
+            _clients[service] = boto3.client(service, config=Config(retries=retries))
         return _clients[service]
 
 

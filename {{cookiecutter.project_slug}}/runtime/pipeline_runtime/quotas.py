@@ -1,8 +1,9 @@
 # Template-owned: regenerated on update (cruft update). Your code: functions/<step>/, tests/unit/.
-"""AWS quotas a deployed pipeline lives under, and the plan that keeps every batch inside them.
+"""AWS quotas a deployed pipeline lives under, and what a running batch measures against them.
 
-The only copy: the template's hooks load this file to check the options, the orchestrator plans
-each batch with it, and local runs enforce the same figures. Sizes are bytes. Where sources disagree
+The only copy of every AWS figure: the orchestrator and the steps size their payloads, memory and time
+with it, local runs enforce the same figures, and tools/render_rules.py plans the options' batches with
+it (the template's hooks check the options with that plan). Sizes are bytes. Where sources disagree
 the stricter figure is planned for, and the comment says so. Sources, read 2026-12:
 
 - durable executions: the Lambda quotas page, "Durable functions" (3,000 operations, 100 MB written);
@@ -53,7 +54,6 @@ MAX_STEP_THREADS = 64  # records one step call runs at once, whatever record_con
 REPLY_RESERVE_FRACTION = 0.1  # of the time left when a call starts, kept to pack and send its reply
 REPLY_RESERVE_SECONDS = (1.0, 5.0)  # ... within these bounds (a quarter of the time at most, for short Timeouts)
 # Records start only while twice the reserve is left.
-ISOLATED_CALLS_PER_STEP = 1  # per wave: a record that ran out of time beside others goes once alone
 
 
 def reply_reserve_seconds(seconds_left: float) -> float:
