@@ -53,6 +53,8 @@ def problems(runner: DurableFunctionTestRunner | None = None) -> list[str]:
             names = tuple(p for p in signature.parameters if p not in ("self", "cls"))
             if names[: len(parameters)] != parameters:
                 found.append(f"{where} now takes {names}, not {parameters}")
+        elif inspect.getsource(inspect.getmodule(owner)).count(name) < 2:  # a value set here: still read there?
+            found.append(f"{where} is no longer read")
     for part in RUNNER_PARTS if runner is not None else ():
         if not hasattr(runner, part):
             found.append(f"DurableFunctionTestRunner.{part} is gone")

@@ -4,8 +4,10 @@
 from __future__ import annotations
 
 import ast
+import inspect
 from pathlib import Path
 
+from aws_durable_execution_sdk_python import state as durable_state
 from aws_durable_execution_sdk_python_testing.checkpoint.processor import CheckpointProcessor
 from aws_durable_execution_sdk_python_testing.executor import Executor
 
@@ -33,6 +35,15 @@ def test_a_changed_signature_is_named_with_the_adapter(monkeypatch):
 
     [problem] = internals.problems()
     assert problem.startswith("local/internals.py relies on CheckpointProcessor.process_checkpoint now takes")
+
+
+def test_a_value_no_longer_read_is_named_with_the_adapter(monkeypatch):
+    upgraded = "_STOP_SIGNAL_POLL_SECONDS = 0.1\n"  # still defined, read nowhere
+    monkeypatch.setattr(inspect, "getsource", lambda module: upgraded if module is durable_state else "")
+    monkeypatch.setattr(internals, "RELIED_ON", [(durable_state, "_STOP_SIGNAL_POLL_SECONDS", None)])
+
+    [problem] = internals.problems()
+    assert problem.startswith("local/internals.py relies on") and problem.endswith("SECONDS is no longer read")
 
 
 def private_reaches(path: Path) -> list[str]:
