@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import json
 import re
 import subprocess
@@ -259,3 +260,20 @@ def test_a_files_first_line_tells_who_owns_it(baked, answers):
         elif path.suffix != ".json" and TEMPLATE_HEADER not in first_line:
             unmarked.append(relative)
     assert unmarked == [] and marked_yours == []
+
+
+MAX_DEPLOYED_FUNCTION_LINES = 50  # what runs in Lambda reads in one screen a function
+
+
+@pytest.mark.parametrize("answers", [{}, {"step_mode": "durable_step"}], ids=["lambda_invoke", "durable_step"])
+def test_no_deployed_function_is_over_50_lines(baked, answers):
+    project = baked(answers)
+    deployed = [*(project / "functions").rglob("*.py"), *(project / "runtime").rglob("*.py")]
+    long = [
+        f"{path.relative_to(project)}:{node.name} ({node.end_lineno - node.lineno + 1} lines)"
+        for path in deployed
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
+        and node.end_lineno - node.lineno + 1 > MAX_DEPLOYED_FUNCTION_LINES
+    ]
+    assert long == []

@@ -135,9 +135,15 @@ def run_record(
         return again(record, result, {"type": "Timeout", "message": "not started: the invocation's time ran out"})
     if request["role"] == "store":  # the message ended: SQS must not hand it out again
         input_queue.delete_ended(receipt, message_id)
+    return done(request, result, output, room)
+
+
+def done(request: StepRequest, result: dict[str, Any], output: str, room: Room) -> Carried:
+    """A record the step finished, its output kept for the reply while the call's held texts allow, else in the
+    bucket."""
     if room.held.keep(len(output.encode("utf-8"))):
         return Carried({**result, "status": "ok"}, output)
-    pointer = payloads.put_text(f"{request['output_key']}-records/{message_id}.json", output)
+    pointer = payloads.put_text(f"{request['output_key']}-records/{result['id']}.json", output)
     return Carried({**result, "status": "ok", **pointer})
 
 
