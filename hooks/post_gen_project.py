@@ -234,10 +234,7 @@ TEMPLATE_DIR: str | None = None  # set when cookiecutter runs this hook: the tem
 def invocation() -> ModuleType:
     """Which tool is rendering (hooks/invocation.py, the one copy the pre-generation hook shares)."""
     template = Path(TEMPLATE_DIR) if TEMPLATE_DIR else Path(__file__).resolve().parents[1]
-    spec = importlib.util.spec_from_file_location("template_invocation", template / "hooks" / "invocation.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return project_module(template, Path("hooks", "invocation.py"), "template_invocation")
 
 
 def rendered_by_cruft_update(context: dict[str, Any], project: Path) -> bool:

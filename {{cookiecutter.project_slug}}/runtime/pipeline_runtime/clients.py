@@ -15,7 +15,7 @@ import boto3
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.config import Config
 
-ATTEMPTS = {"dynamodb": 10}  # as the AWS SDKs default for DynamoDB, whose throttling is the usual failure; else 3
+ATTEMPTS = {"dynamodb": 10}  # as boto3's legacy mode gave DynamoDB, whose throttling is the usual failure; else 3
 _lock = threading.Lock()
 _clients: dict[str, Any] = {}
 _serializer, _deserializer = TypeSerializer(), TypeDeserializer()
