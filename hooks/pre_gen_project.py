@@ -304,7 +304,8 @@ def check_batching(answers: dict) -> list[Problem]:
         answers, "max_batching_window_seconds", 0, 300, "Lambda's batching window is 0-300 seconds"
     )
     problems += more
-    if batch is not None and window is not None and batch > 10 and window < 1:
+    fifo = load_rules().is_fifo(answers)  # check_queue_type: at most 10, and no window at all
+    if batch is not None and window is not None and batch > 10 and window < 1 and not fifo:
         problems.append(
             Problem(
                 "max_batching_window_seconds",
@@ -337,6 +338,33 @@ def check_batching(answers: dict) -> list[Problem]:
     return problems
 
 
+def check_queue_type(answers: dict) -> list[Problem]:
+    """What Lambda's event source mapping allows a FIFO queue."""
+    if not load_rules().is_fifo(answers):
+        return []
+    quotas, problems = load_quotas(), []
+    batch = parse_whole_number(answers.get("batch_size", ""))
+    if batch is not None and batch > quotas.MAX_FIFO_BATCH_RECORDS:
+        problems.append(
+            Problem(
+                "batch_size",
+                answers["batch_size"],
+                f"1-{quotas.MAX_FIFO_BATCH_RECORDS} with queue_type fifo",
+                f"Lambda takes at most {quotas.MAX_FIFO_BATCH_RECORDS} records per batch from a FIFO queue",
+            )
+        )
+    if parse_whole_number(answers.get("max_batching_window_seconds", "")) not in (0, None):
+        problems.append(
+            Problem(
+                "max_batching_window_seconds",
+                answers["max_batching_window_seconds"],
+                "0 with queue_type fifo",
+                "Lambda takes no batching window for a FIFO queue",
+            )
+        )
+    return problems
+
+
 def retry_delays(retry: dict, _quotas: ModuleType | None = None) -> list[int]:
     """Seconds waited before each retry of a step, as the durable SDK's strategy computes them."""
     return load_rules().retry_delays(
@@ -363,6 +391,7 @@ def batch_plan(answers: dict) -> dict[str, Any] | None:
         "batch_size": batch,
         "record_concurrency": concurrency,
         "attempts": int(retry["max_attempts"]),
+        "fifo_queue": load_rules().is_fifo(answers),
     }
 
 
@@ -387,7 +416,7 @@ def check_operations(answers: dict) -> list[Problem]:
         retry_delays(answers["_step_retry"], quotas),
         execution_timeout if execution_timeout and execution_timeout <= 900 else None,
     )
-    waves = load_rules().wave_count(plan["step_mode"], plan["batch_size"], plan["record_concurrency"])
+    waves = load_rules().wave_count(plan["step_mode"], plan["batch_size"], plan["record_concurrency"], plan["fifo_queue"])
     return [
         Problem(
             "record_concurrency",
@@ -469,10 +498,12 @@ def check_timeouts(answers: dict) -> list[Problem]:
         quotas = load_quotas()
         delays = retry_delays(answers["_step_retry"], quotas)
         worst = load_rules().worst_case_backoff_seconds(
-            plan["step_mode"], plan["step_count"], plan["batch_size"], plan["record_concurrency"], delays
+            plan["step_mode"], plan["step_count"], plan["batch_size"], plan["record_concurrency"], delays, plan["fifo_queue"]
         )
         if worst >= execution_timeout:
-            waves = load_rules().wave_count(plan["step_mode"], plan["batch_size"], plan["record_concurrency"])
+            waves = load_rules().wave_count(
+                plan["step_mode"], plan["batch_size"], plan["record_concurrency"], plan["fifo_queue"]
+            )
             why = (
                 f"a batch's retries can wait {worst} s in backoff ({plan['attempts']} attempts per step, waits of "
                 f"{', '.join(map(str, delays))} s, in each of its {waves} wave(s)), which must fit inside the execution"
@@ -483,6 +514,10 @@ def check_timeouts(answers: dict) -> list[Problem]:
             else:  # no execution timeout can hold it: fewer waves can
                 per_wave = worst // waves
                 most_waves = max(1, (execution_timeout - 1) // per_wave)
+                if plan["fifo_queue"]:  # a wave per record of one message group, whatever record_concurrency is
+                    accepted = f"at most {most_waves} with queue_type fifo and {plan['step_count']} steps"
+                    problems.append(Problem("batch_size", answers["batch_size"], accepted, why))
+                    return problems
                 smallest = -(-plan["batch_size"] // most_waves)
                 accepted = f"at least {smallest} with batch_size {plan['batch_size']} ({most_waves} waves at most)"
                 problems.append(Problem("record_concurrency", answers.get("record_concurrency", ""), accepted, why))
@@ -496,6 +531,7 @@ RULES: tuple[Callable[[dict], list[Problem]], ...] = (
     check_table_name,
     check_step_names,
     check_batching,
+    check_queue_type,
     check_operations,
     check_timeouts,
     check_memory,

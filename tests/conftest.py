@@ -73,6 +73,11 @@ def bake(output_dir: Path, accept_hooks: bool = True, **answers: str) -> Path:
     return Path(project)
 
 
+def window_default(answers: dict[str, Any]) -> str:
+    """max_batching_window_seconds' default as cookiecutter renders it: no window for a FIFO queue."""
+    return "0" if answers.get("queue_type") == "fifo" else "10"
+
+
 def replay(output_dir: Path, **answers: str) -> Path:
     """Render from a replay file, the path where answers reach the template untouched by Jinja."""
     context = {  # a choice's default is its first value; private lists stay lists
@@ -80,6 +85,9 @@ def replay(output_dir: Path, **answers: str) -> Path:
         for key, value in DEFAULTS.items()
     }
     context.update(answers)
+    context.setdefault("max_batching_window_seconds", window_default(answers))
+    if "{{" in context["max_batching_window_seconds"]:  # a replay holds rendered answers
+        context["max_batching_window_seconds"] = window_default(answers)
     output_dir.mkdir(parents=True, exist_ok=True)
     replay_file = output_dir / "replay.json"
     replay_file.write_text(json.dumps({"cookiecutter": context}))

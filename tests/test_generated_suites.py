@@ -23,6 +23,13 @@ SUITE_COMBINATIONS = {
         "record_concurrency": "4",
         "max_receive_count": "1",
     },
+    "fifo-lambda-invoke": {"queue_type": "fifo"},
+    "fifo-durable-step-deduplicated": {
+        "queue_type": "fifo",
+        "step_mode": "durable_step",
+        "batch_size": "10",
+        "content_based_deduplication": "true",
+    },
 }
 
 

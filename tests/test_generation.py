@@ -11,7 +11,7 @@ import tomllib
 from pathlib import Path
 
 import pytest
-from conftest import DEFAULTS, NAMING, bake, combination_id
+from conftest import DEFAULTS, NAMING, bake, combination_id, window_default
 from cookiecutter.exceptions import FailedHookException
 from samtranslator.yaml_helper import yaml_parse
 
@@ -69,6 +69,15 @@ SUPPORTED_COMBINATIONS: list[dict[str, str]] = [
         "runtime": "python3.13",
         "architecture": "x86_64",
     },
+    {"queue_type": "fifo"},  # the batching window's default follows: 0
+    {"queue_type": "fifo", "step_mode": "durable_step", "batch_size": "10", "content_based_deduplication": "true"},
+    {  # a FIFO batch of one group: a wave per record, the backoff of 6 within the execution
+        "queue_type": "fifo",
+        "step_names": ",".join(f"step_{n}" for n in range(1, 21)),
+        "batch_size": "6",
+        "record_concurrency": "2",
+        "execution_timeout_seconds": "900",
+    },
 ]
 IDS = [combination_id(answers) for answers in SUPPORTED_COMBINATIONS]
 UNRENDERED = re.compile(r"(?<!\$)\{\{|\{%|%\}")  # GitHub's ${{ }} expressions are meant to survive
@@ -81,6 +90,8 @@ def answers_with_defaults(answers: dict[str, str]) -> dict[str, str]:
         if not key.startswith("_")
     }
     merged.update(answers)
+    if "{{" in merged["max_batching_window_seconds"]:
+        merged["max_batching_window_seconds"] = window_default(merged)
     return merged
 
 
@@ -127,7 +138,16 @@ def test_template_yaml_wires_one_function_per_step(baked, answers):
     orchestrator = resources["OrchestratorFunction"]["Properties"]
     event = resources["InputQueueMapping"]["Properties"]
     assert event["BatchSize"] == int(merged["batch_size"])
-    assert event["MaximumBatchingWindowInSeconds"] == int(merged["max_batching_window_seconds"])
+    fifo = merged["queue_type"] == "fifo"
+    if fifo:  # Lambda takes no batching window for a FIFO queue; the queues and their redrive are FIFO
+        assert "MaximumBatchingWindowInSeconds" not in event
+        assert resources["DeadLetterQueue"]["Properties"]["FifoQueue"] is True
+        assert resources["InputQueue"]["Properties"]["ContentBasedDeduplication"] == (
+            merged["content_based_deduplication"] == "true"
+        )
+    else:
+        assert event["MaximumBatchingWindowInSeconds"] == int(merged["max_batching_window_seconds"])
+    assert resources["InputQueue"]["Properties"].get("FifoQueue", False) is fifo
     assert event["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
     assert ("ScalingConfig" in event) == bool(merged["esm_max_concurrency"].strip())
     assert orchestrator["DurableConfig"]["ExecutionTimeout"] == int(merged["execution_timeout_seconds"])
@@ -230,6 +250,9 @@ UNSUPPORTED_COMBINATIONS: list[dict[str, str]] = [
     {"batch_size": "10000", "max_batching_window_seconds": "5", "record_concurrency": "344"},  # backoff > 900 s
     {"log_retention_days": "31"},  # CloudWatch Logs takes only its listed periods
     {"alarm_email": "ops@example.com; rm -rf /"},
+    {"queue_type": "fifo", "batch_size": "11"},  # Lambda reads 10 at most from a FIFO queue
+    {"queue_type": "fifo", "max_batching_window_seconds": "5"},  # and takes no batching window for one
+    {"queue_type": "fifo", "step_names": ",".join(f"step_{n}" for n in range(1, 21)), "batch_size": "7"},
 ]
 
 

@@ -29,6 +29,7 @@ invocation = load_hook("invocation")  # which tool renders, and how to run it ag
 VALID = {
     **{key: value[0] if isinstance(value, list) else value for key, value in DEFAULTS.items()},
     "project_slug": "durable-data-pipeline",
+    "max_batching_window_seconds": "10",  # its default is Jinja: 0 for a FIFO queue, else 10
 }
 
 
@@ -73,6 +74,8 @@ BOUNDARIES = [
     ("runtime", ["python3.13", "python3.14"], ["python3.12", "python2.7", ""], "python3.14, python3.13"),
     ("architecture", ["arm64", "x86_64"], ["amd64", ""], "arm64, x86_64"),
     ("step_mode", ["lambda_invoke", "durable_step"], ["step", ""], "lambda_invoke, durable_step"),
+    ("queue_type", ["standard"], ["FIFO", "fifo.", ""], "standard, fifo"),
+    ("content_based_deduplication", ["false", "true"], ["yes", ""], "false, true"),
     ("aws_region", ["us-east-1", "eu-central-2", "us-gov-west-1"], ["useast1", "US-EAST-1", ""], "region code"),
     ("author_name", ["", "O'Brien"], ["a" * 1001], "at most 1000"),
 ]
@@ -231,6 +234,45 @@ def test_validator_never_crashes_on_odd_types():
     assert pre_gen.main({}) == 1  # every option missing: a report, not a traceback
 
 
+FIFO = {"queue_type": "fifo", "max_batching_window_seconds": "0"}
+
+
+def test_a_fifo_queue_takes_what_lambda_allows_a_fifo_event_source():
+    assert problems_for(**FIFO) == []
+    assert problems_for(**FIFO, batch_size="10", content_based_deduplication="true") == []
+    assert problems_for(**FIFO, batch_size="1", step_mode="durable_step") == []
+    assert options_in(problems_for(queue_type="fifo", batch_size="11", max_batching_window_seconds="1")) == [
+        "batch_size",
+        "max_batching_window_seconds",
+    ]
+    assert str(problems_for(**FIFO, batch_size="11")[0]) == (
+        "batch_size = '11': expected 1-10 with queue_type fifo. Why: Lambda takes at most 10 records per batch "
+        "from a FIFO queue."
+    )
+    assert str(problems_for(queue_type="fifo", max_batching_window_seconds="10")[0]) == (
+        "max_batching_window_seconds = '10': expected 0 with queue_type fifo. Why: Lambda takes no batching "
+        "window for a FIFO queue."
+    )
+
+
+def test_a_fifo_batch_too_long_for_the_execution_names_the_batch_size():
+    twenty = ",".join(f"step_{n}" for n in range(1, 21))
+    [problem] = problems_for(**FIFO, step_names=twenty, batch_size="10", execution_timeout_seconds="900")
+    assert problem.option == "batch_size"
+    assert "at most 6 with queue_type fifo and 20 steps" in str(problem)  # 22 x 6 s of backoff per wave
+    assert problems_for(**FIFO, step_names=twenty, batch_size="6", execution_timeout_seconds="900") == []
+
+
+def test_a_fifo_batch_of_one_group_is_planned_a_wave_per_record():
+    rules = load_hook("pre_gen_project").load_rules()
+    assert rules.wave_count("durable_step", 10, 10, fifo_queue=True) == 10
+    assert rules.wave_count("lambda_invoke", 10, 5, fifo_queue=True) == 10
+    assert rules.worst_case_operations("durable_step", 3, 10, 10, 3, fifo_queue=True) == 1 + 10 * (1 + 3 + 21 + 3)
+    assert rules.worst_case_backoff_seconds("durable_step", 3, 10, 10, [2, 4], fifo_queue=True) == 10 * 5 * 6
+    # 20 steps, 10 records of one group: every wave retried to the end still fits AWS's 3,000 operations
+    assert rules.worst_case_operations("lambda_invoke", 20, 10, 1, 3, fifo_queue=True) <= 3000
+
+
 # --- the command line, as a user sees it -----------------------------------------------------
 
 # (option given, value, other answers, the option the report must name)
@@ -245,6 +287,7 @@ BAD_VALUES = [
     ("retention_days", "", {}, "retention_days"),
     ("esm_max_concurrency", "1", {}, "esm_max_concurrency"),
     ("project_slug", "Bad Slug", {}, "project_slug"),
+    ("batch_size", "20", {"queue_type": "fifo"}, "batch_size"),
 ]
 
 

@@ -2,7 +2,8 @@
 """Poll SQS and run the orchestrator the way Lambda's SQS event source mapping does.
 
 As Lambda: batches of batch_size records and 6 MB within the batching window, several in flight,
-successes deleted, batchItemFailures redelivered (so the redrive policy applies). Faster: gathering
+successes deleted, batchItemFailures redelivered (so the redrive policy applies). From a FIFO queue,
+moto's SQS hands out a message group's messages in order and none while one of them is in flight. Faster: gathering
 stops when nothing more is visible, failures come back after `retry_after` seconds, and an execution
 past `execution_deadline` is stopped and its batch handed back, as Lambda does on a timeout.
 """
@@ -100,6 +101,7 @@ class EventSourceMapping:
             message_id=message["MessageId"],
             receive_count=int(message["Attributes"]["ApproximateReceiveCount"]),
             queue_arn=self.queue_arn,
+            group=message["Attributes"].get("MessageGroupId"),  # a FIFO queue's
         ) | {"receiptHandle": message["ReceiptHandle"], "messageAttributes": lambda_attributes(message)}
 
     def receive(self, wanted: int) -> list[dict[str, Any]]:
@@ -114,7 +116,10 @@ class EventSourceMapping:
         return self.received
 
     def gather_batch(self) -> list[dict[str, Any]]:
-        """Up to batch_size messages whose event stays within 6 MB; one that would not fit waits for the next."""
+        """Up to batch_size messages whose event stays within 6 MB; one that would not fit waits for the next.
+
+        Past the batching window it polls no more, but keeps what it already received together: two batches
+        must never split one receive, which from a FIFO queue can hold several messages of one group."""
         deadline = time.monotonic() + self.settings.max_batching_window_seconds
         messages: list[dict[str, Any]] = []
         size = event_bytes([])
@@ -125,7 +130,7 @@ class EventSourceMapping:
                 break  # it opens the next batch
             messages.append(self.received.pop(0))
             size += record_size
-            if time.monotonic() >= deadline:
+            if time.monotonic() >= deadline and not self.received:  # what one receive brought stays in one batch
                 break
         return messages
 

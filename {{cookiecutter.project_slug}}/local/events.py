@@ -13,19 +13,32 @@ QUEUE_ARN = f"arn:aws:sqs:{REGION}:123456789012:input-queue"
 
 
 def sqs_record(
-    body: str, message_id: str | None = None, receive_count: int = 1, queue_arn: str = QUEUE_ARN
+    body: str,
+    message_id: str | None = None,
+    receive_count: int = 1,
+    queue_arn: str = QUEUE_ARN,
+    group: str | None = None,
 ) -> dict[str, Any]:
+    """One record of the event; from a FIFO queue (`group`) with the attributes Lambda adds for one."""
+    fifo = {"MessageGroupId": group, "MessageDeduplicationId": str(uuid.uuid4())} if group is not None else {}
     return {
         "messageId": message_id or str(uuid.uuid4()),
         "receiptHandle": f"local-{uuid.uuid4()}",
         "body": body,
-        "attributes": {"ApproximateReceiveCount": str(receive_count), "SentTimestamp": "0"},
+        "attributes": {"ApproximateReceiveCount": str(receive_count), "SentTimestamp": "0", **fifo},
         "messageAttributes": {},
         "md5OfBody": hashlib.md5(body.encode()).hexdigest(),  # noqa: S324 - SQS's own checksum, not security
         "eventSource": "aws:sqs",
         "eventSourceARN": queue_arn,
         "awsRegion": REGION,
     }
+
+
+def fifo_fields(queue_url: str, group: str | None = None) -> dict[str, str]:
+    """What a send to a FIFO queue needs: a message group (by default one of its own) and a deduplication id."""
+    if not queue_url.endswith(".fifo"):
+        return {}
+    return {"MessageGroupId": group or str(uuid.uuid4()), "MessageDeduplicationId": str(uuid.uuid4())}
 
 
 def sqs_event(records: list[dict[str, Any]]) -> str:

@@ -57,9 +57,17 @@ def request_chunks(bodies: list[str]) -> list[list[int]]:
     return chunks
 
 
+FIFO_GROUPS = 7  # message groups a local run spreads a FIFO queue's messages over: several per batch, in order
+
+
+def group_of(index: int) -> str:
+    return f"group-{index % FIFO_GROUPS}"
+
+
 @dataclass
 class Sender:
-    """Sends the bodies in order, keeping at most `window` of them unfinished in the queue.
+    """Sends the bodies in order, keeping at most `window` of them unfinished in the queue; to a FIFO queue,
+    each in group `group_of(index)` with its own deduplication id.
 
     moto's server scans every message in a queue on each receive, so a run that queued thousands at
     once would spend its time there; a producer feeding a queue as it drains is also closer to how
@@ -72,6 +80,7 @@ class Sender:
     finished: Callable[[], int]
     window: int = 50
     sent: dict[str, str] = field(default_factory=dict)  # message id -> body, in send order
+    groups: dict[str, str] = field(default_factory=dict)  # message id -> its FIFO message group
     keys: dict[str, int] = field(default_factory=dict)  # message id -> position in `bodies`
     keys_lock: threading.Lock = field(default_factory=threading.Lock)  # held while a request's keys are recorded
     error: BaseException | None = None
@@ -114,14 +123,25 @@ class Sender:
                 while self.queued() >= self.window:
                     if self._stop.wait(0.2):
                         return
-                entries = [{"Id": str(index), "MessageBody": self.bodies[index]} for index in chunk]
+                fifo = self.queue_url.endswith(".fifo")
+                entries = [
+                    {
+                        "Id": str(index),
+                        "MessageBody": self.bodies[index],
+                        **({"MessageGroupId": group_of(index), "MessageDeduplicationId": str(index)} if fifo else {}),
+                    }
+                    for index in chunk
+                ]
+                bodies = {entry["Id"]: entry["MessageBody"] for entry in entries}
                 with self.keys_lock:  # a fault plan waits for these keys rather than miss one
                     response = self.sqs.send_message_batch(QueueUrl=self.queue_url, Entries=entries)
                     for entry in response.get("Successful", []):
                         self.keys[entry["MessageId"]] = int(entry["Id"])
-                        self.sent[entry["MessageId"]] = self.bodies[int(entry["Id"])]
+                        self.sent[entry["MessageId"]] = bodies[entry["Id"]]
+                        if fifo:
+                            self.groups[entry["MessageId"]] = group_of(int(entry["Id"]))
                         if self.journal is not None:
-                            self.journal.add(entry["MessageId"], "sent", body=self.bodies[int(entry["Id"])][:200])
+                            self.journal.add(entry["MessageId"], "sent", body=bodies[entry["Id"]][:200])
                 if len(response.get("Successful", [])) != len(entries):
                     raise SystemExit(f"SQS refused messages: {response.get('Failed')}")
         except BaseException as error:  # reported by stop()

@@ -52,19 +52,24 @@ def step_modules() -> dict[str, ModuleType]:
 def create_resources(
     settings: PipelineSettings, table_name: str, queue_name: str, visibility_timeout: int | None = None
 ) -> dict[str, str]:
-    """Create the queue, its DLQ (with the template's redrive policy), the table and the payload bucket.
+    """Create the queue, its DLQ (with the template's redrive policy; FIFO queues if it declares them), the table
+    and the payload bucket.
 
     `visibility_timeout` overrides the template's for local runs that bound executions more tightly.
     """
     sqs = boto3.client("sqs")
+    suffix, fifo = (".fifo", {"FifoQueue": "true"}) if settings.fifo else ("", {})
     dlq_url = sqs.create_queue(
-        QueueName=f"{queue_name}-dlq",
-        Attributes={"MessageRetentionPeriod": str(settings.dead_letter_retention_seconds)},
+        QueueName=f"{queue_name}-dlq{suffix}",
+        Attributes={"MessageRetentionPeriod": str(settings.dead_letter_retention_seconds), **fifo},
     )["QueueUrl"]
     dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    if settings.content_based_deduplication:
+        fifo["ContentBasedDeduplication"] = "true"
     queue_url = sqs.create_queue(
-        QueueName=queue_name,
+        QueueName=f"{queue_name}{suffix}",
         Attributes={
+            **fifo,
             "VisibilityTimeout": str(visibility_timeout or settings.visibility_timeout_seconds),
             "RedrivePolicy": json.dumps(
                 {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": settings.max_receive_count}
@@ -82,10 +87,8 @@ def create_resources(
     bucket = f"{table_name.lower().replace('_', '-').replace('.', '-')[:40]}-payloads"
     s3 = boto3.client("s3")
     region = s3.meta.region_name
-    s3.create_bucket(  # outside us-east-1, S3 wants the region named
-        Bucket=bucket,
-        **({} if region == "us-east-1" else {"CreateBucketConfiguration": {"LocationConstraint": region}}),
-    )
+    where = {} if region == "us-east-1" else {"CreateBucketConfiguration": {"LocationConstraint": region}}
+    s3.create_bucket(Bucket=bucket, **where)  # outside us-east-1, S3 wants the region named
     return {"queue_url": queue_url, "dead_letter_queue_url": dlq_url, "table_name": table_name, "bucket": bucket}
 
 

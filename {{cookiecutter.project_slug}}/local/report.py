@@ -23,6 +23,7 @@ class Report:
     dead_lettered: int
     lost: list[str]
     duplicated: list[str]
+    out_of_order: list[str]  # FIFO: stored before an earlier message of its group ended
     seconds: float
     batches: int
     redeliveries: int
@@ -41,7 +42,7 @@ class Report:
 
     @property
     def ok(self) -> bool:
-        return not self.lost and not self.duplicated
+        return not self.lost and not self.duplicated and not self.out_of_order
 
 
 def ledger(table_name: str) -> list[dict[str, Any]]:
@@ -74,8 +75,25 @@ def lost_and_duplicated(
     return [mid for mid in sent if ends[mid] == 0], [mid for mid, count in ends.items() if count > 1]
 
 
+def stored_out_of_order(sent: list[str], groups: dict[str, str], stored: list[dict[str, Any]]) -> list[str]:
+    """FIFO: each message stored before a message sent earlier in its group was stored (`sent` in send order,
+    `groups` each message's group). One that ended in the DLQ is not waited for: SQS moved on from it too."""
+    stored_at = {item["record_id"]: item["stored_at"] for item in stored}
+    last: dict[str, tuple[str, str]] = {}  # group -> (stored_at, message id) of its latest stored message so far
+    early = []
+    for message_id in sent:
+        group = groups.get(message_id)
+        if group is None or message_id not in stored_at:
+            continue
+        if group in last and stored_at[message_id] < last[group][0]:
+            early.append(message_id)
+        last[group] = max(last.get(group, ("", "")), (stored_at[message_id], message_id))
+    return early
+
+
 def receive_all(sqs: Any, queue_url: str) -> list[dict[str, Any]]:
-    """Every message on a queue, each once (kept invisible while reading)."""
+    """Every message on a queue, each once (kept invisible while reading). A FIFO queue hands out no more of a
+    message group while one is in flight, so its messages are deleted as they are read: the run is over."""
     messages: list[dict[str, Any]] = []
     while batch := sqs.receive_message(
         QueueUrl=queue_url,
@@ -85,6 +103,9 @@ def receive_all(sqs: Any, queue_url: str) -> list[dict[str, Any]]:
         MessageAttributeNames=["All"],
     ).get("Messages", []):
         messages += batch
+        if queue_url.endswith(".fifo"):
+            for message in batch:
+                sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
     return messages
 
 
@@ -169,7 +190,9 @@ def print_summary(report: Report, dead: list[dict[str, Any]] | None = None) -> N
     rate = report.sent / report.seconds if report.seconds else 0
     print(
         f"\n{counted(report.sent, 'message')} sent: {report.stored:,} stored, {report.dead_lettered:,} dead-lettered, "
-        f"{len(report.lost):,} lost, {len(report.duplicated):,} duplicated, in {report.seconds:.1f} s "
+        f"{len(report.lost):,} lost, {len(report.duplicated):,} duplicated, "
+        + (f"{len(report.out_of_order):,} stored out of order, " if report.out_of_order else "")
+        + f"in {report.seconds:.1f} s "
         f"({rate:,.0f} messages/s)"
     )
     if report.stages:

@@ -25,7 +25,15 @@ from typing import TYPE_CHECKING, Any, TextIO
 from local.journal import Journal, find_message, trace_lines
 from local.journal import read as read_journal
 from local.messages import Sender, message_bodies
-from local.report import Report, dump, endings, lost_and_duplicated, print_summary, print_tables
+from local.report import (
+    Report,
+    dump,
+    endings,
+    lost_and_duplicated,
+    print_summary,
+    print_tables,
+    stored_out_of_order,
+)
 from local.servers import aws_endpoints
 from local.template_values import PROJECT_ROOT, load_settings
 
@@ -126,8 +134,9 @@ def run(args: argparse.Namespace) -> Report:
             )  # fmt: skip
             window = max(50, 2 * settings.batch_size * esm.concurrent_batches)  # enough to fill every batch
             sender = Sender(
-                boto3.client("sqs"), resources["queue_url"], bodies, lambda: esm.stats.finished, window, journal=journal
-            )
+                boto3.client("sqs"), resources["queue_url"], bodies, lambda: esm.stats.finished, window,
+                journal=journal,
+            )  # fmt: skip
             faults.message_keys, faults.keys_lock = sender.keys, sender.keys_lock  # faults follow the send order
             with Progress(console, len(bodies), lambda: esm.stats.finished, lambda: len(sender.sent)):
                 drained = esm.drain(args.timeout, more_coming=sender.start().sending)
@@ -143,12 +152,14 @@ def run(args: argparse.Namespace) -> Report:
     usage = guard.total()
     steps = list(importlib.import_module("pipeline_config").STEPS)
     lost, duplicated = lost_and_duplicated(sent, stored, dead)
+    out_of_order = stored_out_of_order(list(sent), sender.groups, stored)
     report = Report(
         sent=len(sent),
         stored=len(stored),
         dead_lettered=len(dead),
         lost=lost,
         duplicated=duplicated,
+        out_of_order=out_of_order,
         seconds=round(seconds, 2),
         batches=esm.stats.batches,
         redeliveries=esm.stats.redeliveries,
@@ -168,7 +179,11 @@ def run(args: argparse.Namespace) -> Report:
     if args.dump:
         dump(args.dump, stored, dead)
     if args.json:
-        sent_rows = [{"message_id": message_id, "body": body} for message_id, body in sent.items()]
+        sent_rows = [
+            {"message_id": message_id, "body": body}
+            | ({"group": sender.groups[message_id]} if message_id in sender.groups else {})
+            for message_id, body in sent.items()
+        ]
         output = {"summary": asdict(report), "sent": sent_rows, "stored": stored, "dead_letter": dead}
         print(json.dumps(output, default=str, indent=2))
     else:

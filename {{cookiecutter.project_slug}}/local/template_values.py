@@ -29,6 +29,8 @@ class PipelineSettings:
     step_function_names: dict[str, str]  # step -> logical id of its function
     memory_mb: int  # every function's MemorySize (Globals)
     function_timeout_seconds: int  # every function's Timeout (Globals)
+    fifo: bool = False  # the queues are FIFO queues
+    content_based_deduplication: bool = False  # the FIFO input queue deduplicates by the body's SHA-256
 
 
 def load_template(path: Path = TEMPLATE_PATH) -> dict[str, Any]:
@@ -59,4 +61,6 @@ def load_settings(path: Path = TEMPLATE_PATH) -> PipelineSettings:
         step_function_names=steps,
         memory_mb=int(template["Globals"]["Function"]["MemorySize"]),
         function_timeout_seconds=int(template["Globals"]["Function"]["Timeout"]),
+        fifo=bool(queue.get("FifoQueue", False)),
+        content_based_deduplication=bool(queue.get("ContentBasedDeduplication", False)),
     )

@@ -35,6 +35,16 @@ SCAN_VISIBILITY_SECONDS = 60  # how long a scan keeps what it read out of view, 
 EXAMPLES = 3
 
 
+def fifo_fields(queue_url: str, waiting: Waiting) -> dict[str, str]:
+    """Back to a FIFO queue: in the message group it failed in, deduplicated by the DLQ message's id (a repeated
+    redrive within SQS's five minutes sends it once)."""
+    if not queue_url.endswith(".fifo"):
+        return {}
+    message = waiting.message
+    group = message.get("Attributes", {}).get("MessageGroupId") or message["MessageId"]
+    return {"MessageGroupId": group, "MessageDeduplicationId": f"redrive-{message['MessageId']}"}
+
+
 @dataclass
 class Waiting:
     """One DLQ message as received: its id, why it failed, the record id it ended under."""
@@ -72,7 +82,7 @@ def receive_all(sqs: Any, queue_url: str, limit: int | None = None) -> list[Wait
             WaitTimeSeconds=1,
             VisibilityTimeout=SCAN_VISIBILITY_SECONDS,
             MessageAttributeNames=["All"],
-            MessageSystemAttributeNames=["SentTimestamp"],
+            MessageSystemAttributeNames=["SentTimestamp", "MessageGroupId"],
         ).get("Messages", [])
         if not batch:
             break
@@ -155,7 +165,12 @@ def redrive(session: Any, stack_name: str, reason: str, limit: int | None = None
                     continue
                 attributes = {REDRIVEN_RECORD_ID: {"DataType": "String", "StringValue": message.record_id}}
             body = message.message["Body"]
-            sent = sqs.send_message(QueueUrl=stack.queue, MessageBody=body, MessageAttributes=attributes)
+            sent = sqs.send_message(
+                QueueUrl=stack.queue,
+                MessageBody=body,
+                MessageAttributes=attributes,
+                **fifo_fields(stack.queue, message),
+            )
             sqs.delete_message(QueueUrl=stack.dead_letter_queue, ReceiptHandle=message.message["ReceiptHandle"])
             moved.append(message)
             say(f"  {message.message['MessageId']} -> {sent['MessageId']} (record {message.record_id or 'new'})")

@@ -70,6 +70,11 @@ def record_concurrency(answers: dict[str, Any]) -> int:
     return int(str(answers.get("record_concurrency", "")).strip() or answers["batch_size"])
 
 
+def is_fifo(answers: dict[str, Any]) -> bool:
+    """The input queue is a FIFO queue: records of one message group in order, Lambda's FIFO batch limits."""
+    return answers.get("queue_type") == "fifo"
+
+
 def queue_visibility_timeout(execution_timeout: int, margin: int) -> int:
     """The input queue hides a batch for the whole durable execution, and a margin."""
     return execution_timeout + margin
@@ -103,8 +108,11 @@ def smallest_memory_mb(step_mode: str, batch_size: int) -> int:
     return max(quotas.MIN_MEMORY_MB, math.ceil(needed / quotas.MIB))
 
 
-def wave_count(step_mode: str, batch_size: int, record_concurrency: int) -> int:
-    """Waves a batch runs in, one after another: in lambda_invoke mode one step invocation takes a wave."""
+def wave_count(step_mode: str, batch_size: int, record_concurrency: int, fifo_queue: bool = False) -> int:
+    """Waves a batch runs in, one after another: in lambda_invoke mode one step invocation takes a wave. From a
+    FIFO queue a wave holds one record per message group, so a batch of one group takes a wave per record."""
+    if fifo_queue and batch_size > 0:
+        return batch_size
     if step_mode == "durable_step" or batch_size <= 0:
         return 1
     return math.ceil(batch_size / record_concurrency)
@@ -119,31 +127,42 @@ def operations_per_wave(step_count: int, attempts: int, several_waves: bool, iso
 
 
 def worst_case_operations(
-    step_mode: str, step_count: int, batch_size: int, record_concurrency: int, attempts: int, isolating: bool = True
+    step_mode: str,
+    step_count: int,
+    batch_size: int,
+    record_concurrency: int,
+    attempts: int,
+    isolating: bool = True,
+    fifo_queue: bool = False,
 ) -> int:
     """Durable operations of one batch when every call of every step fails transiently until its last attempt
     (and, `isolating`, also runs out of time once)."""
-    waves = wave_count(step_mode, batch_size, record_concurrency)
+    waves = wave_count(step_mode, batch_size, record_concurrency, fifo_queue)
     return 1 + waves * operations_per_wave(step_count, attempts, waves > 1, isolating)
 
 
 def operations_when_nothing_fails(
-    step_mode: str, step_count: int, batch_size: int, record_concurrency: int, by_reference: bool
+    step_mode: str,
+    step_count: int,
+    batch_size: int,
+    record_concurrency: int,
+    by_reference: bool,
+    fifo_queue: bool = False,
 ) -> int:
     """The execution start, then per wave: its child context (several waves), staging (by reference) and
-    one call per step."""
-    waves = wave_count(step_mode, batch_size, record_concurrency)
+    one call per step. FIFO: a batch of one message group, the most waves."""
+    waves = wave_count(step_mode, batch_size, record_concurrency, fifo_queue)
     return 1 + waves * (int(waves > 1) + int(by_reference) + step_count)
 
 
 def invocations_when_nothing_fails(
-    step_mode: str, step_count: int, batch_size: int, record_concurrency: int
+    step_mode: str, step_count: int, batch_size: int, record_concurrency: int, fifo_queue: bool = False
 ) -> tuple[int, int]:
     """Orchestrator and step-function invocations of a batch: in lambda_invoke mode each step call invokes
     its function once and resumes the orchestrator once; in durable_step mode nothing suspends."""
     if step_mode != "lambda_invoke":
         return 1, 0
-    calls = wave_count(step_mode, batch_size, record_concurrency) * step_count
+    calls = wave_count(step_mode, batch_size, record_concurrency, fifo_queue) * step_count
     return 1 + calls, calls
 
 
@@ -158,10 +177,15 @@ def retry_delays(
 
 
 def worst_case_backoff_seconds(
-    step_mode: str, step_count: int, batch_size: int, record_concurrency: int, delays: list[int]
+    step_mode: str,
+    step_count: int,
+    batch_size: int,
+    record_concurrency: int,
+    delays: list[int],
+    fifo_queue: bool = False,
 ) -> int:
     """Seconds a batch can spend waiting between retries: per wave, every step plus staging and settling."""
-    return wave_count(step_mode, batch_size, record_concurrency) * (step_count + 2) * sum(delays)
+    return wave_count(step_mode, batch_size, record_concurrency, fifo_queue) * (step_count + 2) * sum(delays)
 
 
 def largest_fitting_batch(

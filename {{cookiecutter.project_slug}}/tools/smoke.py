@@ -15,6 +15,7 @@ import argparse
 import json
 import sys
 import time
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -56,6 +57,13 @@ def stack_resources(cloudformation: Any, name: str) -> Stack:
     return Stack(**{field: outputs[key] for field, key in OUTPUTS.items()})
 
 
+def fifo_fields(queue_url: str, group: str) -> dict[str, str]:
+    """A FIFO queue's send: a group of its own, and a deduplication id unique to this run."""
+    if not queue_url.endswith(".fifo"):
+        return {}
+    return {"MessageGroupId": group, "MessageDeduplicationId": f"{group}-{uuid.uuid4()}"}
+
+
 def reference_body() -> str:
     return json.loads(REFERENCE_EVENT.read_text())["Records"][0]["body"]
 
@@ -90,8 +98,12 @@ def smoke(session: Any, args: argparse.Namespace, say: Any = print) -> bool:
     stack = stack_resources(session.client("cloudformation"), args.stack)
     sqs, dynamodb = session.client("sqs"), session.client("dynamodb")
     say(f"Stack {args.stack}: queue {stack.queue}, table {stack.table}")
-    good = sqs.send_message(QueueUrl=stack.queue, MessageBody=args.body or reference_body())["MessageId"]
-    bad = sqs.send_message(QueueUrl=stack.queue, MessageBody=args.invalid_body)["MessageId"]
+    good = sqs.send_message(
+        QueueUrl=stack.queue, MessageBody=args.body or reference_body(), **fifo_fields(stack.queue, "smoke-good")
+    )["MessageId"]
+    bad = sqs.send_message(
+        QueueUrl=stack.queue, MessageBody=args.invalid_body, **fifo_fields(stack.queue, "smoke-invalid")
+    )["MessageId"]
     say(f"Sent the reference message ({good}) and an invalid one ({bad}); waiting up to {args.timeout:.0f} s")
     started = time.monotonic()
     item = dead = None

@@ -9,6 +9,7 @@ as a whole is not sent twice.
 
 from __future__ import annotations
 
+import hashlib
 import os
 from datetime import UTC, datetime
 from typing import Any
@@ -16,7 +17,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from pipeline_runtime import clients, storable
-from pipeline_runtime.quotas import MAX_SQS_MESSAGE_BYTES
+from pipeline_runtime.quotas import MAX_DEDUPLICATION_ID_CHARS, MAX_SQS_MESSAGE_BYTES
 from pipeline_runtime.storage import NOT_ENDED, NOT_ENDED_VALUES, REDRIVEN
 
 MAX_DETAIL_ATTRIBUTE_CHARS = 4000  # the failure_detail attribute; the ledger keeps more
@@ -48,7 +49,20 @@ def fitting_attributes(body: str, message_id: str, reason: str, detail: str, exe
     return next(attributes for attributes in choices if message_size(body, attributes) <= MAX_SQS_MESSAGE_BYTES)
 
 
-def send_to_dead_letter_queue(message_id: str, body: str, reason: str, detail: Any, execution_id: str) -> str:
+def fifo_fields(queue_url: str, message_id: str, group: str | None) -> dict[str, str]:
+    """What a FIFO queue requires of a send: the record's own message group, so the DLQ keeps its order, and a
+    deduplication id, so a repeated send within SQS's five minutes is dropped; nothing for a standard queue."""
+    if not queue_url.endswith(".fifo"):
+        return {}
+    deduplication = message_id
+    if len(deduplication) > MAX_DEDUPLICATION_ID_CHARS:
+        deduplication = hashlib.sha256(message_id.encode()).hexdigest()
+    return {"MessageGroupId": group or message_id, "MessageDeduplicationId": deduplication}
+
+
+def send_to_dead_letter_queue(
+    message_id: str, body: str, reason: str, detail: Any, execution_id: str, group: str | None = None
+) -> str:
     """Copy the original message to the DLQ (body unchanged, so it can be redriven) with why it failed.
 
     Nothing is sent if an earlier execution already stored or dead-lettered this message. The
@@ -63,10 +77,12 @@ def send_to_dead_letter_queue(message_id: str, body: str, reason: str, detail: A
         return f"already {status}"
     full_detail = storable.dumps(detail, ensure_ascii=False)
     attributes = fitting_attributes(body, message_id, reason, full_detail[:MAX_DETAIL_ATTRIBUTE_CHARS], execution_id)
+    queue_url = os.environ["DEAD_LETTER_QUEUE_URL"]
     sent = clients.client("sqs").send_message(
-        QueueUrl=os.environ["DEAD_LETTER_QUEUE_URL"],
+        QueueUrl=queue_url,
         MessageBody=body,
         MessageAttributes={name: {"DataType": "String", "StringValue": value} for name, value in attributes.items()},
+        **fifo_fields(queue_url, message_id, group),
     )
     marker = {
         **key,

@@ -1,10 +1,14 @@
 # Template-owned: regenerated on update (cruft update). Your code: functions/<step>/, tests/unit/.
 """Durable orchestrator: takes each SQS batch through the step chain and settles every record.
 
-A batch runs in waves of RECORD_CONCURRENCY records{% if cookiecutter.step_mode == 'durable_step' %} (one wave here){% endif %}; in a wave each step is called once
-for all its records, then again, after a durable wait, for those that failed transiently. Each
-record ends stored, dead-lettered (rejected, failed on its last delivery, too large), or in
-batchItemFailures; records travel inline or through the payload bucket (pipeline_runtime/quotas.py).
+A batch's records (batch_records.py) run in waves of RECORD_CONCURRENCY records{% if cookiecutter.step_mode == 'durable_step' %} (one wave here){% endif %},
+{%- if cookiecutter.queue_type == 'fifo' %}
+a FIFO batch's in rounds of one record per message group,
+{%- endif %}
+one wave after another; in a wave each step is called once for all its records, then again, after a
+durable wait, for those that failed transiently. Each record ends stored, dead-lettered (rejected, failed
+on its last delivery, too large), or in batchItemFailures; records travel inline or through the payload
+bucket (pipeline_runtime/quotas.py).
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from aws_durable_execution_sdk_python.serdes import JsonSerDes
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 
+from batch_records import BatchRecord, SqsRecord, Wave, batch_records, waves
 {% if cookiecutter.step_mode == 'lambda_invoke' -%}
 from invoke_steps import call_step
 {% else -%}
@@ -38,7 +43,6 @@ from pipeline_runtime.messages import (
     settled,
     wave_outcome,
 )
-from pipeline_runtime.storage import REDRIVEN_RECORD_ID
 from settle import settle
 
 logger = Logger()
@@ -50,7 +54,6 @@ __all__ = ["handler"]
 
 JSON = JsonSerDes()  # checkpoints hold plain JSON: what the quotas measure
 SETTLING = StepConfig(retry_strategy=retry_strategy, serdes=JSON)  # staging and dead-lettering retry any error
-SqsRecord = dict[str, Any]  # one record of the SQS event, as Lambda delivers it
 
 
 def max_receive_count() -> int | None:
@@ -58,30 +61,10 @@ def max_receive_count() -> int | None:
     return int(value) if value else None
 
 
-def record_id(record: SqsRecord) -> str:
-    """The message's id in the ledger: its own, or, redriven from the DLQ (make redrive), the one it ended under."""
-    redriven = record.get("messageAttributes", {}).get(REDRIVEN_RECORD_ID, {}).get("stringValue")
-    return redriven or record["messageId"]
-
-
-def staged(records: list[SqsRecord]) -> list[Record]:
-    """A wave's records as the first step reads them."""
-    return [
-        {
-            "id": record_id(record),
-            "status": "ok",
-            "data": record["body"],
-            "receives": int(record.get("attributes", {}).get("ApproximateReceiveCount", "1")),
-            **({"receipt": record["receiptHandle"]} if record.get("receiptHandle") else {}),  # to delete it once ended
-        }
-        for record in records
-    ]
-
-
-def stage(ctx: DurableContext, records: list[SqsRecord], prefix: str, inline_limit: int) -> Payload | None:
+def stage(ctx: DurableContext, records: list[Record], prefix: str, inline_limit: int) -> Payload | None:
     """The wave's records for its first step: inline if they fit a checkpoint, else staged in the bucket by a
     checkpointed step; None if the bucket stayed unreachable."""
-    source = inline(staged(records))
+    source = inline(records)
     if payloads.encoded_size(source) <= inline_limit:
         return source
     carried = [payloads.from_record(record) for record in source["records"]]
@@ -127,7 +110,7 @@ def call_alone(ctx: DurableContext, step: str, request: StepRequest, attempt: in
 
 
 def run_wave(
-    ctx: DurableContext, records: list[SqsRecord], wave: int, execution_id: str, inline_limit: int
+    ctx: DurableContext, records: list[Record], wave: int, execution_id: str, inline_limit: int
 ) -> WaveOutcome:
     """Each step in turn on the records the step before passed on, the last one storing them; then what did not
     end stored is settled. What each record of the wave became."""
@@ -137,7 +120,7 @@ def run_wave(
         return wave_outcome(retry=every_record)
     outputs: list[Payload] = []  # every reply's records, in order: the last one naming a record says how it ended
     outcome, unsettled = wave_outcome(), 0
-    body_bytes = sum(len(record["body"]) for record in records)  # durable_step: the steps share this memory
+    body_bytes = sum(len(record["data"]) for record in records)  # durable_step: the steps share this memory
     reserved = quotas.batch_reserve_bytes(body_bytes, len(records)) if STEP_MODE == "durable_step" else 0
     sources, originals, record_count = [source], [], len(records)
     for position, step in enumerate(STEPS):
@@ -170,6 +153,38 @@ def run_wave(
     return settled(outcome, settling)
 
 
+def run_waves(
+    context: DurableContext, records: list[BatchRecord], planned: list[Wave], execution_id: str
+) -> tuple[list[WaveOutcome], set[str]]:
+    """The waves one after another, several each in a child context of its own: what each wave's records became,
+    and the messages SQS must deliver again. A FIFO group whose record goes back keeps its later records back."""
+    inline_limit = quotas.inline_payload_cap(STEP_MODE, len(STEPS), len(planned), RETRY.max_attempts)
+    outcomes, failed, held_back = [], set(), set()  # held_back: FIFO groups with a record going back to SQS
+    for index, wave in enumerate(planned):
+        running = [position for position in wave.positions if records[position].group not in held_back]
+        failed |= {records[position].message_id for position in wave.positions if position not in running}
+        if not running:
+            continue
+        wave_records = [records[position].record for position in running]
+        outcome = (
+            run_wave(context, wave_records, index, execution_id, inline_limit)
+            if len(planned) == 1
+            else context.run_in_child_context(
+                lambda ctx, wave_records=wave_records, index=index: run_wave(
+                    ctx, wave_records, index, execution_id, inline_limit
+                ),
+                name=wave.name,
+                config=ChildConfig(serdes=JSON),
+            )
+        )
+        outcomes.append(outcome)
+        for position in (running[number] for number in outcome["retry"]):
+            failed.add(records[position].message_id)
+            if records[position].group is not None:
+                held_back.add(records[position].group)
+    return outcomes, failed
+
+
 def put_metrics(counts: dict[str, int]) -> None:
     """Once per batch, on the handler's thread: Powertools metrics are not thread-safe."""
     for metric, value in (
@@ -186,37 +201,20 @@ def put_metrics(counts: dict[str, int]) -> None:
 @durable_execution
 def handler(event: dict[str, Any], context: DurableContext) -> dict[str, Any]:
     context.set_logger(logger)
-    records: list[SqsRecord] = event.get("Records", [])
+    messages: list[SqsRecord] = event.get("Records", [])
     execution_id = context.execution_context.durable_execution_arn
     # This thread's keys: batch lines name no record or step (each record's lines get theirs from the step runtime).
     logger.thread_safe_append_keys(
         correlation_id=None, step=None, execution_id=execution_id, **invocation_log_keys(context.lambda_context)
     )
     tracer.put_annotation("execution_id", execution_id)  # find an execution's invocations in X-Ray
-    tracer.put_annotation("records", len(records))
-    size = records_per_wave(len(records))
-    waves = [records[start : start + size] for start in range(0, len(records), size)]
-    inline_limit = quotas.inline_payload_cap(STEP_MODE, len(STEPS), len(waves), RETRY.max_attempts)
-    outcomes = (  # one after another; several waves each in a child context of its own
-        [run_wave(context, waves[0], 0, execution_id, inline_limit)]
-        if len(waves) == 1
-        else [
-            context.run_in_child_context(
-                lambda ctx, wave=wave, index=index: run_wave(ctx, wave, index, execution_id, inline_limit),
-                name=f"records-{index * size + 1}-{index * size + len(wave)}",
-                config=ChildConfig(serdes=JSON),
-            )
-            for index, wave in enumerate(waves)
-        ]
-    )
-    failures = [
-        {"itemIdentifier": wave[position]["messageId"]}
-        for wave, outcome in zip(waves, outcomes, strict=True)
-        for position in outcome["retry"]
-    ]
+    tracer.put_annotation("records", len(messages))
+    records = batch_records(messages)
+    outcomes, failed = run_waves(context, records, waves(records, records_per_wave(len(records))), execution_id)
+    failures = [{"itemIdentifier": message["messageId"]} for message in messages if message["messageId"] in failed]
     counts = {name: sum(outcome[name] for outcome in outcomes) for name in ENDINGS} | {"retry": len(failures)}
     if not context.is_replaying():
         put_metrics(counts)
-    context.logger.info("batch done", extra={"execution_id": execution_id, "records": len(records), **counts})
+    context.logger.info("batch done", extra={"execution_id": execution_id, "records": len(messages), **counts})
     # Only what SQS needs and the counts: the return value of a synchronous invoke is capped at 6 MB.
     return {"batchItemFailures": failures, "counts": counts}

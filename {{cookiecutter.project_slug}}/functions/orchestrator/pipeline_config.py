@@ -16,6 +16,9 @@ from pipeline_runtime import naming
 # "durable_step": each step runs in this function as a checkpointed context.step.
 STEP_MODE = "{{ cookiecutter.step_mode }}"
 
+# "standard": a batch's records run side by side. "fifo": one record per message group at a time, in order.
+QUEUE_TYPE = "{{ cookiecutter.queue_type }}"
+
 # Steps in chain order: the first validates, the last stores, the ones between transform.
 STEPS: tuple[str, ...] = (
 {%- for step in steps %}

@@ -38,7 +38,7 @@ def dead_letter(message: Carried, reason: str, detail: Any, execution_id: str) -
     the record)."""
     try:
         body = json.loads(message.data_text())  # the staged record's data: the message body as received
-        return send_to_dead_letter_queue(message.id, body, reason, detail, execution_id)
+        return send_to_dead_letter_queue(message.id, body, reason, detail, execution_id, message.header.get("group"))
     except Exception:  # this record's send alone; the others still go
         logger.exception("dead-lettering failed; SQS will redeliver the record", extra={"message_id": message.id})
         return None

@@ -15,7 +15,9 @@ the stricter figure is planned for, and the comment says so. Sources, read 2026-
   1 MB for all error fields: the stricter is planned for);
 - 6 MB synchronous payloads, SQS 1 MiB messages, DynamoDB's 400 KB items and 32 nesting levels and
   its numbers: the Lambda, SQS and DynamoDB quota pages. "6 MB" is taken as 6,291,456 bytes and the
-  durable "100 MB" as 100,000,000, the stricter readings.
+  durable "100 MB" as 100,000,000, the stricter readings;
+- FIFO batches: Lambda's "Using Lambda with Amazon SQS" parameters page (BatchSize 1-10, no
+  MaximumBatchingWindowInSeconds for FIFO queues); FIFO ids: the SQS API reference.
 """
 
 from __future__ import annotations
@@ -33,6 +35,8 @@ MAX_ERROR_PAYLOAD_BYTES = 32_768  # one operation's error object, as JSON
 MAX_SYNC_PAYLOAD_BYTES = 6 * MIB  # the ESM invokes synchronously: the batch event, and the return value
 MAX_SQS_MESSAGE_BYTES = MIB  # body and message attributes together
 MAX_BATCH_RECORDS = 10_000  # records in one SQS event source mapping batch
+MAX_FIFO_BATCH_RECORDS = 10  # ... from a FIFO queue, which also takes no batching window (Lambda's SQS ESM page)
+MAX_DEDUPLICATION_ID_CHARS = 128  # a FIFO message's MessageDeduplicationId and MessageGroupId (SQS API reference)
 MAX_DYNAMODB_ITEM_BYTES = 400 * 1024  # attribute names and values together
 MAX_DYNAMODB_NESTING = 32  # levels of maps and lists inside an item's attribute
 MAX_DYNAMODB_NUMBER_DIGITS = 38  # significant digits of a number

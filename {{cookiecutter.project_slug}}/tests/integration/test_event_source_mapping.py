@@ -13,6 +13,7 @@ from conftest import REFERENCE_MESSAGE, STEPS
 
 from local import pipeline
 from local.esm import EventSourceMapping
+from local.events import fifo_fields
 from pipeline_runtime.quotas import MAX_SQS_MESSAGE_BYTES, MAX_SYNC_PAYLOAD_BYTES
 
 pytestmark = pytest.mark.integration
@@ -31,7 +32,8 @@ def test_stuck_execution_is_stopped_and_its_batch_redelivered(aws):
 
         return maybe_stuck
 
-    boto3.client("sqs").send_message(QueueUrl=aws.resources["queue_url"], MessageBody=REFERENCE_MESSAGE)
+    queue_url = aws.resources["queue_url"]
+    boto3.client("sqs").send_message(QueueUrl=queue_url, MessageBody=REFERENCE_MESSAGE, **fifo_fields(queue_url))
     try:
         with pipeline.make_runner(wrap_step=wrap) as runner:
             esm = EventSourceMapping(runner, aws.settings, aws.resources["queue_url"], execution_deadline=1)
@@ -57,7 +59,7 @@ def test_batches_stay_within_the_6_mb_a_synchronous_invoke_carries(aws):
     sqs = boto3.client("sqs")
     for number in range(10):
         body = json.dumps({"data_source": f"big-{number}.csv", "processing_type": "standard", "notes": notes})
-        sqs.send_message(QueueUrl=queue_url, MessageBody=body)
+        sqs.send_message(QueueUrl=queue_url, MessageBody=body, **fifo_fields(queue_url))
 
     with pipeline.make_runner() as runner:
         esm = EventSourceMapping(runner, settings, queue_url, concurrent_batches=1)

@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from local import pipeline
+from local.messages import FIFO_GROUPS
 from local.template_values import PROJECT_ROOT
 
 pytestmark = pytest.mark.integration
@@ -39,6 +40,12 @@ def run_local(*args: str) -> dict:
         summary = None
     assert result.returncode == 0, f"summary: {summary}\n{result.stderr[-3000:]}" if summary else result.stderr[-3000:]
     return json.loads(result.stdout)
+
+
+def settings_fifo() -> bool:
+    from local.template_values import load_settings
+
+    return load_settings().fifo
 
 
 def is_valid(body: str) -> bool:
@@ -82,6 +89,10 @@ def test_every_message_ends_exactly_once_under_failures_and_crashes(tmp_path: Pa
     for item in stored:
         assert item["record_id"] not in invalid
         assert json.loads(sent[item["record_id"]]) == item["original_data"]
+    # FIFO: no record stored before an earlier record of its message group (moto's FIFO queue, several groups)
+    assert summary["out_of_order"] == []
+    groups = Counter(row.get("group") for row in output["sent"])
+    assert len(groups) == (FIFO_GROUPS if settings_fifo() else 1)
     assert summary["injected"]["crashes"] > 0
     assert summary["injected"]["transient_failures"] > 0
     stages = summary["stages"]  # every call of a step on a record, by how it ended

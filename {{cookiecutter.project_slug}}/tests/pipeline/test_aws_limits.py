@@ -9,6 +9,7 @@ from botocore.exceptions import ClientError
 
 import dead_letters
 from local.aws_limits import sqs_message_bytes
+from local.events import fifo_fields
 from pipeline_runtime import claim_check, payloads
 from pipeline_runtime.quotas import MAX_SQS_MESSAGE_BYTES, STORED_ITEM_INLINE_BYTES
 
@@ -19,14 +20,18 @@ ATTRIBUTE_BYTES = len("reason") + len("String") + len("why")
 def test_sqs_takes_a_message_of_exactly_1_mib_attributes_included(aws):
     body = "b" * (MAX_SQS_MESSAGE_BYTES - ATTRIBUTE_BYTES)
     assert sqs_message_bytes(body, ATTRIBUTE) == MAX_SQS_MESSAGE_BYTES
-    boto3.client("sqs").send_message(QueueUrl=aws.resources["queue_url"], MessageBody=body, MessageAttributes=ATTRIBUTE)
+    queue_url = aws.resources["queue_url"]
+    boto3.client("sqs").send_message(
+        QueueUrl=queue_url, MessageBody=body, MessageAttributes=ATTRIBUTE, **fifo_fields(queue_url)
+    )
 
 
 def test_sqs_refuses_one_byte_more_as_aws_does_though_moto_would_not(aws):
     body = "b" * (MAX_SQS_MESSAGE_BYTES - ATTRIBUTE_BYTES + 1)
     with pytest.raises(ClientError, match="Message must be shorter than 1048576 bytes"):
+        queue_url = aws.resources["queue_url"]
         boto3.client("sqs").send_message(
-            QueueUrl=aws.resources["queue_url"], MessageBody=body, MessageAttributes=ATTRIBUTE
+            QueueUrl=queue_url, MessageBody=body, MessageAttributes=ATTRIBUTE, **fifo_fields(queue_url)
         )
 
 

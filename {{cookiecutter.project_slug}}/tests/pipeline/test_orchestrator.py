@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import importlib
 import io
 import json
 import logging
@@ -339,3 +340,41 @@ def test_log_lines_carry_their_own_records_correlation_id_and_batch_lines_none(a
     assert [line["correlation_id"] for line in lines] == [line["finished_record"] for line in lines]
     batch_done = [line for line in logged if line["message"] == "batch done"]
     assert batch_done and all("correlation_id" not in line for line in batch_done)
+
+
+def fifo_batch(monkeypatch, *groups: str) -> list[dict[str, Any]]:
+    """Records of a FIFO queue's batch in these message groups; the orchestrator reads them as FIFO whatever
+    queue_type this project has."""
+    monkeypatch.setattr(importlib.import_module("batch_records"), "QUEUE_TYPE", "fifo")
+    return [sqs_record(REFERENCE_MESSAGE, group=group) for group in groups]
+
+
+def test_fifo_a_record_going_back_takes_its_groups_later_records_back_unprocessed(aws, monkeypatch):
+    monkeypatch.setenv("MAX_RECEIVE_COUNT", "3")  # receive 1 of 3: the failed record goes back to SQS
+    first, later, other = fifo_batch(monkeypatch, "g1", "g1", "g2")
+    calls = StepCalls({(STEPS[1], first["messageId"]): [ValueError]})
+
+    output = run([first, later, other], calls)
+
+    # Standard waves would store `later` now, ahead of `first`, which SQS delivers again.
+    assert output["batchItemFailures"] == [
+        {"itemIdentifier": first["messageId"]},
+        {"itemIdentifier": later["messageId"]},
+    ]
+    assert [item["record_id"] for item in aws.stored_items()] == [other["messageId"]]  # the other group goes on
+    assert calls.calls[(STEPS[0], later["messageId"])] == 0  # not even started
+    assert aws.dead_letters() == []
+
+
+def test_fifo_records_of_a_group_are_stored_in_order_and_a_dead_lettered_one_lets_the_next_go(aws, monkeypatch):
+    rejected, first, second = fifo_batch(monkeypatch, "g1", "g1", "g1")
+    rejected["body"] = json.dumps({"data_source": ""})  # the schema refuses it: dead-lettered, so it ended
+
+    output = run([rejected, first, second])
+
+    assert output["batchItemFailures"] == []
+    stored = {item["record_id"]: item["stored_at"] for item in aws.stored_items()}
+    assert set(stored) == {first["messageId"], second["messageId"]}
+    assert stored[first["messageId"]] < stored[second["messageId"]]
+    [dead] = aws.dead_letters()
+    assert dead["Body"] == rejected["body"]

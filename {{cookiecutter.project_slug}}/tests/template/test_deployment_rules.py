@@ -56,6 +56,18 @@ def test_event_source_mapping_targets_the_orchestrator_alias_with_batch_settings
         assert mapping.get(setting) == declared.get(setting), setting
 
 
+def test_a_fifo_queue_has_a_fifo_dead_letter_queue_and_no_batching_window(cfn):
+    queue, dead = cfn["InputQueue"]["Properties"], cfn["DeadLetterQueue"]["Properties"]
+    [mapping] = of_type(cfn, "AWS::Lambda::EventSourceMapping").values()
+    fifo = queue.get("FifoQueue", False)
+    assert fifo is {{ 'True' if cookiecutter.queue_type == 'fifo' else 'False' }}
+    assert dead.get("FifoQueue", False) is fifo  # SQS redrives a FIFO queue only to a FIFO queue
+    if fifo:
+        assert "MaximumBatchingWindowInSeconds" not in mapping
+        assert 1 <= mapping["BatchSize"] <= quotas.MAX_FIFO_BATCH_RECORDS
+        assert "QueueName" not in queue and "QueueName" not in dead  # CloudFormation names them <...>.fifo
+
+
 def test_durable_execution_fits_the_sqs_limit(cfn):
     orchestrator = cfn["OrchestratorFunction"]["Properties"]
     durable = orchestrator["DurableConfig"]
