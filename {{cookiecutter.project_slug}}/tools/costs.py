@@ -137,12 +137,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--memory-mb", type=int, required=True)
     parser.add_argument("--architecture", choices=sorted(PRICES["lambda_gb_second"]), required=True)
     parser.add_argument("--retention-days", type=int, required=True)
+    parser.add_argument("--fifo", action="store_true", help="a FIFO queue: a batch of one message group assumed")
     parser.add_argument("--message-bytes", type=int, default=1024, help="a message body's size (default 1024)")
     parser.add_argument("--step-ms", type=float, default=5, help="each step's work per record in ms (default 5)")
     args = parser.parse_args(argv)
     plan = (args.step_mode, args.steps, args.batch_size, args.record_concurrency)
-    operations = render_rules.operations_when_nothing_fails(*plan, by_reference=False)
-    invocations = render_rules.invocations_when_nothing_fails(*plan)
+    operations = render_rules.operations_when_nothing_fails(*plan, by_reference=False, fifo_queue=args.fifo)
+    invocations = render_rules.invocations_when_nothing_fails(*plan, fifo_queue=args.fifo)
     usage = estimate(
         args.step_mode, args.steps, args.batch_size, operations, invocations, args.message_bytes, args.step_ms
     )
