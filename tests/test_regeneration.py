@@ -185,6 +185,7 @@ def test_plain_cookiecutter_names_what_an_earlier_update_left_unresolved(project
 RELEASES = {
     "v1.0.0": Path(__file__).parent / "fixtures" / "template-v1.0.0.tar.gz",
     "v2.0.1": Path(__file__).parent / "fixtures" / "template-v2.0.1.tar.gz",
+    "v3.1.0": Path(__file__).parent / "fixtures" / "template-v3.1.0.tar.gz",  # bb9d00a, the last 3.x commit
 }
 
 
@@ -264,6 +265,28 @@ def test_upgrade_keeps_the_users_logic_and_moves_steps_to_the_process_contract(
     assert_clean_merge(project)
     suite = run_suite(project)
     assert "DeprecationWarning" not in suite.stdout
+
+
+@pytest.mark.parametrize("options", [{}, {"step_mode": "durable_step"}], ids=["lambda_invoke", "durable_step"])
+def test_a_v3_project_updated_to_a_fifo_queue_keeps_the_users_logic(template_history, tmp_path, options):
+    project = create_at("v3.1.0", template_history, tmp_path, **options)
+
+    refused = run(
+        BIN / "cruft", "update", "-y", "--variables-to-update", json.dumps({"queue_type": "fifo"}), cwd=project,
+        check=False,
+    )  # fmt: skip
+    # The project's recorded window (10) stays: Lambda takes none from a FIFO queue, so the hook says what to pass
+    assert "max_batching_window_seconds = '10': expected 0 with queue_type fifo" in refused.stdout + refused.stderr
+    assert "FifoQueue" not in (project / "template.yaml").read_text()
+    fifo = {"queue_type": "fifo", "max_batching_window_seconds": "0"}
+    run(BIN / "cruft", "update", "-y", "--variables-to-update", json.dumps(fifo), cwd=project)
+
+    queue = yaml_parse((project / "template.yaml").read_text())["Resources"]["InputQueue"]["Properties"]
+    assert queue["FifoQueue"] is True
+    assert USER_EDIT[1] in (project / "functions" / "transform" / "transform_step.py").read_text()
+    assert 'QUEUE_TYPE = "fifo"' in (project / "functions" / "orchestrator" / "pipeline_config.py").read_text()
+    assert_clean_merge(project)
+    run_suite(project)
 
 
 def test_a_v2_step_kept_as_it_was_is_refused_naming_what_to_write(template_history, tmp_path):

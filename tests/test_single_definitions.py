@@ -1,7 +1,7 @@
 """Each naming rule and choice list has one definition: a second copy anywhere in the template fails here.
 
 The rules live in the project's tools/render_rules.py (what the options become) and, for the names deployed
-code uses too, the runtime's pipeline_runtime/naming.py; Jinja (local_extensions.py), both hooks and the
+code uses too, the runtime's pipeline_runtime/naming.py; Jinja (jinja_globals.py), both hooks and the
 tests read them. The choice lists live in cookiecutter.json.
 """
 

@@ -1,7 +1,7 @@
 # Template-owned: regenerated on update (cruft update). Your code: functions/<step>/, tests/unit/.
 """What the options become when the project is rendered: names, the batch plan, alarm thresholds. Never deployed.
 
-The only copy: the template's Jinja (through local_extensions.py), its hooks, tools/costs.py and the tests read
+The only copy: the template's Jinja (through jinja_globals.py), its hooks, tools/costs.py and the tests read
 this file; the runtime layer carries only what runs in Lambda (pipeline_runtime/naming.py names what deployed
 code names too, pipeline_runtime/quotas.py holds every AWS figure with its source). It is read by path while the
 template renders, so it loads those two beside itself rather than from the import path.

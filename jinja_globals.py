@@ -9,6 +9,8 @@
 
 Everything is looked up when called, from the current folder: cruft renders two template versions in
 one process and Python keeps the first one's copy of this module, so it must hold no version's facts.
+For the same reason a version that adds a global needs a module name of its own: 3.x named this module
+`local_extensions` and had no `rules()`, so `cruft update` from 3.x would render 4.x with the 3.x copy.
 """
 
 from __future__ import annotations
