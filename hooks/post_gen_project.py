@@ -66,8 +66,11 @@ def render_rules(project: Path) -> ModuleType:
 BLUEPRINT_FOR_ROLE = {"validate": "validation", "store": "storage"}
 
 
-def blueprint_for(role: str, step: str) -> str:
-    """The validating and storing steps' blueprints; a middle step named `transform` gets the reference logic."""
+def blueprint_for(role: str, step: str, message_format: str = "json") -> str:
+    """The validating and storing steps' blueprints (an s3_event pipeline's first step reads the object its event
+    names); a middle step named `transform` gets the reference logic."""
+    if role == "validate" and message_format == "s3_event":
+        return "s3_object"
     if role in BLUEPRINT_FOR_ROLE:
         return BLUEPRINT_FOR_ROLE[role]
     return "transform" if step == "transform" else "passthrough"
@@ -95,7 +98,8 @@ def lay_out_steps(answers: dict[str, Any], project: Path) -> list[Path]:
     steps = rules.parse_steps(answers["step_names"])
     kept = []
     for step in steps:
-        kept += materialise_step(step, project / BLUEPRINTS / blueprint_for(rules.role(step, steps), step), project)
+        blueprint = blueprint_for(rules.role(step, steps), step, answers.get("message_format", "json"))
+        kept += materialise_step(step, project / BLUEPRINTS / blueprint, project)
     return kept
 
 

@@ -339,7 +339,7 @@ def check_batching(answers: dict) -> list[Problem]:
 
 
 def check_queue_type(answers: dict) -> list[Problem]:
-    """What Lambda's event source mapping allows a FIFO queue."""
+    """What Lambda's event source mapping allows a FIFO queue, and the formats a FIFO queue can receive."""
     if not load_rules().is_fifo(answers):
         return []
     quotas, problems = load_quotas(), []
@@ -362,7 +362,46 @@ def check_queue_type(answers: dict) -> list[Problem]:
                 "Lambda takes no batching window for a FIFO queue",
             )
         )
+    if load_rules().reads_objects(answers):
+        problems.append(
+            Problem(
+                "message_format",
+                answers["message_format"],
+                f"one of {', '.join(value for value in choices()['message_format'] if value != answers['message_format'])} "
+                "with queue_type fifo (or queue_type standard)",
+                "S3 event notifications cannot be sent to a FIFO queue",
+            )
+        )
     return problems
+
+
+def check_source_bucket(answers: dict) -> list[Problem]:
+    """The bucket an s3_event pipeline reads: a name S3 takes once '-<environment>-<account id>' is added."""
+    value = answers.get("source_bucket", "")
+    if not load_rules().reads_objects(answers):
+        if value:
+            accepted = "empty unless message_format reads objects from S3"
+            return [Problem("source_bucket", value, accepted, "only an S3 event pipeline reads a bucket")]
+        return []
+    longest = 63 - longest_environment_suffix() - len("-123456789012")
+    if value == "" and isinstance(answers.get("project_slug"), str):  # the default: <project_slug>-source
+        if len(answers["project_slug"] + "-source") > longest:
+            accepted = f"a name of 3-{longest} characters (the default, <project_slug>-source, is longer)"
+            return [Problem("source_bucket", value, accepted, "S3 bucket names are at most 63 characters")]
+        return []
+    well_formed = isinstance(value, str) and bool(re.fullmatch(r"[a-z0-9][a-z0-9-]*[a-z0-9]", value))
+    if not isinstance(value, str) or not (well_formed and 3 <= len(value) <= longest):
+        return [
+            Problem(
+                "source_bucket",
+                value,
+                f"empty (<project_slug>-source) or 3-{longest} characters of a-z 0-9 -, starting and ending with a "
+                "letter or digit",
+                "the stack creates '<source_bucket>-<environment>-<account id>' and S3 bucket names are 3-63 "
+                "characters of a-z 0-9 . -; dots are left out, as they break TLS to virtual-hosted bucket names",
+            )
+        ]
+    return []
 
 
 def retry_delays(retry: dict, _quotas: ModuleType | None = None) -> list[int]:
@@ -440,7 +479,8 @@ def check_memory(answers: dict) -> list[Problem]:
     plan = batch_plan(answers)
     if memory is None or plan is None:
         return problems
-    smallest = load_rules().smallest_memory_mb(plan["step_mode"], plan["batch_size"])
+    reads_objects = load_rules().reads_objects(answers)
+    smallest = load_rules().smallest_memory_mb(plan["step_mode"], plan["batch_size"], reads_objects)
     if memory < smallest:
         problems.append(
             Problem(
@@ -532,6 +572,7 @@ RULES: tuple[Callable[[dict], list[Problem]], ...] = (
     check_step_names,
     check_batching,
     check_queue_type,
+    check_source_bucket,
     check_operations,
     check_timeouts,
     check_memory,

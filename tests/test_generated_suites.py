@@ -12,7 +12,11 @@ from conftest import bake
 
 # Non-default combinations whose suites run in this environment (it holds the same pins).
 SUITE_COMBINATIONS = {
-    "five-steps-batch-1": {"step_names": "ingest,clean,enrich,score,persist", "batch_size": "1"},
+    "five-steps-batch-1-eventbridge": {
+        "step_names": "ingest,clean,enrich,score,persist",
+        "batch_size": "1",
+        "message_format": "eventbridge",
+    },
     "durable-step-mode": {"step_mode": "durable_step", "step_names": "validate,enrich,transform,store"},
     "two-steps-py313-x86-big-batch": {
         "step_names": "check,persist",
@@ -24,6 +28,16 @@ SUITE_COMBINATIONS = {
         "max_receive_count": "1",
     },
     "fifo-lambda-invoke": {"queue_type": "fifo"},
+    "s3-event": {"message_format": "s3_event"},
+    "s3-event-durable-step": {"message_format": "s3_event", "step_mode": "durable_step"},
+    "sns-durable-step": {"message_format": "sns", "step_mode": "durable_step"},
+    "fifo-sns": {"queue_type": "fifo", "message_format": "sns"},
+    "fifo-eventbridge-durable-step": {
+        "queue_type": "fifo",
+        "message_format": "eventbridge",
+        "step_mode": "durable_step",
+        "batch_size": "10",
+    },
     "fifo-durable-step-deduplicated": {
         "queue_type": "fifo",
         "step_mode": "durable_step",

@@ -70,6 +70,10 @@ SUPPORTED_COMBINATIONS: list[dict[str, str]] = [
         "architecture": "x86_64",
     },
     {"queue_type": "fifo"},  # the batching window's default follows: 0
+    {"message_format": "s3_event"},  # the stack creates <slug>-source-<env>-<account> and notifies the queue
+    {"message_format": "s3_event", "source_bucket": "acme-raw-files", "step_mode": "durable_step"},
+    {"message_format": "sns", "queue_type": "fifo"},
+    {"message_format": "eventbridge", "step_mode": "durable_step", "queue_type": "fifo", "batch_size": "10"},
     {"queue_type": "fifo", "step_mode": "durable_step", "batch_size": "10", "content_based_deduplication": "true"},
     {  # a FIFO batch of one group: a wave per record, the backoff of 6 within the execution
         "queue_type": "fifo",
@@ -138,6 +142,13 @@ def test_template_yaml_wires_one_function_per_step(baked, answers):
     orchestrator = resources["OrchestratorFunction"]["Properties"]
     event = resources["InputQueueMapping"]["Properties"]
     assert event["BatchSize"] == int(merged["batch_size"])
+    source = resources.get("SourceBucket")
+    assert (source is not None) == (merged["message_format"] == "s3_event")
+    if source is not None:  # its new objects under incoming/ notify the input queue, which lets it
+        [notify] = source["Properties"]["NotificationConfiguration"]["QueueConfigurations"]
+        assert notify["Queue"] == {"Fn::GetAtt": ["InputQueue", "Arn"]} and source["DependsOn"] == "InputQueueS3Policy"
+        base = merged["source_bucket"] or answers.get("project_slug", "durable-data-pipeline") + "-source"
+        assert source["Properties"]["BucketName"] == {"Fn::Sub": f"{base}-${{Environment}}-${{AWS::AccountId}}"}
     fifo = merged["queue_type"] == "fifo"
     if fifo:  # Lambda takes no batching window for a FIFO queue; the queues and their redrive are FIFO
         assert "MaximumBatchingWindowInSeconds" not in event
@@ -253,6 +264,10 @@ UNSUPPORTED_COMBINATIONS: list[dict[str, str]] = [
     {"queue_type": "fifo", "batch_size": "11"},  # Lambda reads 10 at most from a FIFO queue
     {"queue_type": "fifo", "max_batching_window_seconds": "5"},  # and takes no batching window for one
     {"queue_type": "fifo", "step_names": ",".join(f"step_{n}" for n in range(1, 21)), "batch_size": "7"},
+    {"queue_type": "fifo", "message_format": "s3_event"},  # S3 cannot notify a FIFO queue
+    {"message_format": "s3_event", "memory_size_mb": "128"},  # an object's first step needs more
+    {"message_format": "sns", "source_bucket": "acme"},  # only an S3 pipeline reads a bucket
+    {"message_format": "s3_event", "source_bucket": "Acme.Files"},
 ]
 
 

@@ -76,6 +76,7 @@ BOUNDARIES = [
     ("step_mode", ["lambda_invoke", "durable_step"], ["step", ""], "lambda_invoke, durable_step"),
     ("queue_type", ["standard"], ["FIFO", "fifo.", ""], "standard, fifo"),
     ("content_based_deduplication", ["false", "true"], ["yes", ""], "false, true"),
+    ("message_format", ["json", "sns", "eventbridge", "s3_event"], ["xml", "S3_EVENT", ""], "json, s3_event, sns"),
     ("aws_region", ["us-east-1", "eu-central-2", "us-gov-west-1"], ["useast1", "US-EAST-1", ""], "region code"),
     ("author_name", ["", "O'Brien"], ["a" * 1001], "at most 1000"),
 ]
@@ -261,6 +262,29 @@ def test_a_fifo_batch_too_long_for_the_execution_names_the_batch_size():
     assert problem.option == "batch_size"
     assert "at most 6 with queue_type fifo and 20 steps" in str(problem)  # 22 x 6 s of backoff per wave
     assert problems_for(**FIFO, step_names=twenty, batch_size="6", execution_timeout_seconds="900") == []
+
+
+def test_an_s3_event_pipeline_names_a_bucket_s3_takes_and_a_standard_queue():
+    s3 = {"message_format": "s3_event"}
+    assert problems_for(**s3) == []  # the default: <project_slug>-source
+    assert problems_for(**s3, source_bucket="acme-raw-files") == []
+    for bad in ("Acme", "a.b", "-ab", "ab-", "ab", "x" * 43):
+        [problem] = problems_for(**s3, source_bucket=bad)
+        assert str(problem).startswith(f"source_bucket = {bad!r}: expected empty (<project_slug>-source) or 3-42 ")
+    [problem] = problems_for(**s3, project_slug="p" * 40)  # the default would pass S3's 63 characters
+    assert problem.option == "source_bucket" and "the default, <project_slug>-source, is longer" in str(problem)
+    [problem] = problems_for(source_bucket="acme")
+    assert str(problem) == (
+        "source_bucket = 'acme': expected empty unless message_format reads objects from S3. "
+        "Why: only an S3 event pipeline reads a bucket."
+    )
+    [problem] = problems_for(**s3, **FIFO)
+    assert str(problem) == (
+        "message_format = 's3_event': expected one of json, sns, eventbridge with queue_type fifo (or queue_type "
+        "standard). Why: S3 event notifications cannot be sent to a FIFO queue."
+    )
+    [problem] = problems_for(**s3, memory_size_mb="128")
+    assert problem.option == "memory_size_mb" and "at least 182" in str(problem)
 
 
 def test_a_fifo_batch_of_one_group_is_planned_a_wave_per_record():

@@ -102,6 +102,7 @@ class EventSourceMapping:
             receive_count=int(message["Attributes"]["ApproximateReceiveCount"]),
             queue_arn=self.queue_arn,
             group=message["Attributes"].get("MessageGroupId"),  # a FIFO queue's
+            raw=True,
         ) | {"receiptHandle": message["ReceiptHandle"], "messageAttributes": lambda_attributes(message)}
 
     def receive(self, wanted: int) -> list[dict[str, Any]]:

@@ -8,6 +8,8 @@ import json
 import uuid
 from typing import Any
 
+from local import formats
+
 REGION = "{{ cookiecutter.aws_region }}"
 QUEUE_ARN = f"arn:aws:sqs:{REGION}:123456789012:input-queue"
 
@@ -18,8 +20,14 @@ def sqs_record(
     receive_count: int = 1,
     queue_arn: str = QUEUE_ARN,
     group: str | None = None,
+    raw: bool = False,
+    pad_to: int = 0,
 ) -> dict[str, Any]:
-    """One record of the event; from a FIFO queue (`group`) with the attributes Lambda adds for one."""
+    """One record of the event; from a FIFO queue (`group`) with the attributes Lambda adds for one. `body` is a
+    record's text, carried as this project's message format carries it (local/formats.py; for s3_event, put in
+    the local source bucket first), or with `raw` a body as SQS delivered it."""
+    if not raw:
+        body = formats.carried_body(body, pad_to)
     fifo = {"MessageGroupId": group, "MessageDeduplicationId": str(uuid.uuid4())} if group is not None else {}
     return {
         "messageId": message_id or str(uuid.uuid4()),

@@ -66,8 +66,8 @@ def group_of(index: int) -> str:
 
 @dataclass
 class Sender:
-    """Sends the bodies in order, keeping at most `window` of them unfinished in the queue; to a FIFO queue,
-    each in group `group_of(index)` with its own deduplication id.
+    """Sends the records in order, each as its message format's body (`wrap`), keeping at most `window` of them
+    unfinished in the queue; to a FIFO queue, each in group `group_of(index)` with its own deduplication id.
 
     moto's server scans every message in a queue on each receive, so a run that queued thousands at
     once would spend its time there; a producer feeding a queue as it drains is also closer to how
@@ -79,7 +79,9 @@ class Sender:
     bodies: list[str]
     finished: Callable[[], int]
     window: int = 50
+    wrap: Callable[[str, int], str] = lambda content, index: content  # record text -> body (local/formats.py)
     sent: dict[str, str] = field(default_factory=dict)  # message id -> body, in send order
+    contents: dict[str, str] = field(default_factory=dict)  # message id -> the record text its body carries
     groups: dict[str, str] = field(default_factory=dict)  # message id -> its FIFO message group
     keys: dict[str, int] = field(default_factory=dict)  # message id -> position in `bodies`
     keys_lock: threading.Lock = field(default_factory=threading.Lock)  # held while a request's keys are recorded
@@ -119,7 +121,8 @@ class Sender:
 
     def _run(self) -> None:
         try:
-            for chunk in request_chunks(self.bodies):
+            wrapped = [self.wrap(content, index) for index, content in enumerate(self.bodies)]
+            for chunk in request_chunks(wrapped):
                 while self.queued() >= self.window:
                     if self._stop.wait(0.2):
                         return
@@ -127,7 +130,7 @@ class Sender:
                 entries = [
                     {
                         "Id": str(index),
-                        "MessageBody": self.bodies[index],
+                        "MessageBody": wrapped[index],
                         **({"MessageGroupId": group_of(index), "MessageDeduplicationId": str(index)} if fifo else {}),
                     }
                     for index in chunk
@@ -138,10 +141,11 @@ class Sender:
                     for entry in response.get("Successful", []):
                         self.keys[entry["MessageId"]] = int(entry["Id"])
                         self.sent[entry["MessageId"]] = bodies[entry["Id"]]
+                        self.contents[entry["MessageId"]] = self.bodies[int(entry["Id"])]
                         if fifo:
                             self.groups[entry["MessageId"]] = group_of(int(entry["Id"]))
                         if self.journal is not None:
-                            self.journal.add(entry["MessageId"], "sent", body=bodies[entry["Id"]][:200])
+                            self.journal.add(entry["MessageId"], "sent", body=self.bodies[int(entry["Id"])][:200])
                 if len(response.get("Successful", [])) != len(entries):
                     raise SystemExit(f"SQS refused messages: {response.get('Failed')}")
         except BaseException as error:  # reported by stop()

@@ -52,8 +52,8 @@ def step_modules() -> dict[str, ModuleType]:
 def create_resources(
     settings: PipelineSettings, table_name: str, queue_name: str, visibility_timeout: int | None = None
 ) -> dict[str, str]:
-    """Create the queue, its DLQ (with the template's redrive policy; FIFO queues if it declares them), the table
-    and the payload bucket.
+    """Create the queue, its DLQ (with the template's redrive policy; FIFO queues if it declares them), the table,
+    the payload bucket and, for s3_event, the source bucket notifying the queue.
 
     `visibility_timeout` overrides the template's for local runs that bound executions more tightly.
     """
@@ -89,7 +89,11 @@ def create_resources(
     region = s3.meta.region_name
     where = {} if region == "us-east-1" else {"CreateBucketConfiguration": {"LocationConstraint": region}}
     s3.create_bucket(Bucket=bucket, **where)  # outside us-east-1, S3 wants the region named
-    return {"queue_url": queue_url, "dead_letter_queue_url": dlq_url, "table_name": table_name, "bucket": bucket}
+    resources = {"queue_url": queue_url, "dead_letter_queue_url": dlq_url, "table_name": table_name, "bucket": bucket}
+    if settings.source_bucket:
+        resources["source_bucket"] = f"{bucket.removesuffix('-payloads')}-source"
+        s3.create_bucket(Bucket=resources["source_bucket"], **where)
+    return resources
 
 
 def function_environment(settings: PipelineSettings, resources: dict[str, str]) -> dict[str, str]:
@@ -102,6 +106,8 @@ def function_environment(settings: PipelineSettings, resources: dict[str, str]) 
         "PAYLOAD_BUCKET": resources["bucket"],
         "INPUT_QUEUE_URL": resources["queue_url"],  # a message that ended is deleted from it at once
         "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(settings.memory_mb),  # what Lambda tells a function of its MemorySize
+        # Not a function's: where local/formats.py puts the objects a test's S3 events name (s3_event).
+        **({"LOCAL_SOURCE_BUCKET": resources["source_bucket"]} if "source_bucket" in resources else {}),
         # Each step function by its template name, as the orchestrator invokes it (the runner registers both).
         **{function_name_variable(step): name for step, name in settings.step_function_names.items()},
     }

@@ -98,7 +98,7 @@ def run(args: argparse.Namespace) -> Report:
     with LOG_FILE.open("w") as log, redirect_stdout(log), redirect_stderr(log):  # before any logger exists
         import boto3
 
-        from local import pipeline
+        from local import formats, pipeline
         from local.esm import EventSourceMapping
         from local.faults import FaultPlan
         from local.memory_meter import MemoryMeter
@@ -135,7 +135,7 @@ def run(args: argparse.Namespace) -> Report:
             window = max(50, 2 * settings.batch_size * esm.concurrent_batches)  # enough to fill every batch
             sender = Sender(
                 boto3.client("sqs"), resources["queue_url"], bodies, lambda: esm.stats.finished, window,
-                journal=journal,
+                wrap=formats.wrapper(resources).body, journal=journal,
             )  # fmt: skip
             faults.message_keys, faults.keys_lock = sender.keys, sender.keys_lock  # faults follow the send order
             with Progress(console, len(bodies), lambda: esm.stats.finished, lambda: len(sender.sent)):
@@ -180,7 +180,7 @@ def run(args: argparse.Namespace) -> Report:
         dump(args.dump, stored, dead)
     if args.json:
         sent_rows = [
-            {"message_id": message_id, "body": body}
+            {"message_id": message_id, "body": body, "content": sender.contents[message_id]}
             | ({"group": sender.groups[message_id]} if message_id in sender.groups else {})
             for message_id, body in sent.items()
         ]

@@ -88,6 +88,7 @@ def stand_in_stack(name: str, resources: dict[str, str]) -> None:
         "InputQueueUrl": resources["queue_url"],
         "DeadLetterQueueUrl": resources["dead_letter_queue_url"],
         "ProcessedDataTableName": resources["table_name"],
+        **({"SourceBucketName": resources["source_bucket"]} if "source_bucket" in resources else {}),
     }
     template = {
         "Resources": {"Placeholder": {"Type": "AWS::SQS::Queue"}},  # a stack needs one resource

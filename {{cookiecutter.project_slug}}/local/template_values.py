@@ -31,6 +31,7 @@ class PipelineSettings:
     function_timeout_seconds: int  # every function's Timeout (Globals)
     fifo: bool = False  # the queues are FIFO queues
     content_based_deduplication: bool = False  # the FIFO input queue deduplicates by the body's SHA-256
+    source_bucket: bool = False  # the stack creates a bucket whose new objects notify the queue (s3_event)
 
 
 def load_template(path: Path = TEMPLATE_PATH) -> dict[str, Any]:
@@ -63,4 +64,5 @@ def load_settings(path: Path = TEMPLATE_PATH) -> PipelineSettings:
         function_timeout_seconds=int(template["Globals"]["Function"]["Timeout"]),
         fifo=bool(queue.get("FifoQueue", False)),
         content_based_deduplication=bool(queue.get("ContentBasedDeduplication", False)),
+        source_bucket="SourceBucket" in resources,
     )

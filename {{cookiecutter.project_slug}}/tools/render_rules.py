@@ -75,6 +75,11 @@ def is_fifo(answers: dict[str, Any]) -> bool:
     return answers.get("queue_type") == "fifo"
 
 
+def reads_objects(answers: dict[str, Any]) -> bool:
+    """The queue carries S3 event notifications: the stack creates the bucket, the first step reads its objects."""
+    return answers.get("message_format") == "s3_event"
+
+
 def queue_visibility_timeout(execution_timeout: int, margin: int) -> int:
     """The input queue hides a batch for the whole durable execution, and a margin."""
     return execution_timeout + margin
@@ -92,19 +97,18 @@ def empty_objects_working_set(body_bytes: int = quotas.MAX_SQS_MESSAGE_BYTES) ->
     return quotas.record_working_set(text, text)
 
 
-def smallest_memory_mb(step_mode: str, batch_size: int) -> int:
+def smallest_memory_mb(step_mode: str, batch_size: int, reads_objects: bool = False) -> int:
     """The least MemorySize these options run in: a batch at its largest (6 MB of event in durable_step) still
-    leaves room for a record of SQS's largest body, 1 MiB of plain text."""
+    leaves room for a record of SQS's largest body, 1 MiB of plain text, or (`reads_objects`) for the first
+    step holding quotas.HELD_OBJECT_BYTES of an S3 object, as the runtime reserves it."""
     reserved = (
         quotas.batch_reserve_bytes(quotas.MAX_SYNC_PAYLOAD_BYTES, batch_size) if step_mode == "durable_step" else 0
     )
     largest_plain_body = '"' + "x" * (quotas.MAX_SQS_MESSAGE_BYTES - 2) + '"'
-    needed = (
-        quotas.FUNCTION_BASELINE_BYTES
-        + quotas.HELD_RESERVE_BYTES
-        + reserved
-        + quotas.record_working_set(largest_plain_body)
-    )
+    record = quotas.record_working_set(largest_plain_body)
+    if reads_objects:
+        record = max(record, quotas.densest_working_set(quotas.HELD_OBJECT_BYTES) + 64 * 1024)  # and its event
+    needed = quotas.FUNCTION_BASELINE_BYTES + quotas.HELD_RESERVE_BYTES + reserved + record
     return max(quotas.MIN_MEMORY_MB, math.ceil(needed / quotas.MIB))
 
 

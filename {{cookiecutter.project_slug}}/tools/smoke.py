@@ -2,7 +2,8 @@
 """`make smoke`: after a deploy, one good and one bad message through the deployed stack.
 
 Reads the queue, dead-letter queue and table from the stack's outputs, sends the reference message
-and an invalid one, and waits until the first is stored in the table and the second is in the DLQ
+and an invalid one (in the project's message format; for s3_event, events naming objects it puts under
+smoke/, which the bucket does not notify), and waits until the first is stored in the table and the second is in the DLQ
 with its reason. Then it removes what it made (the item, the DLQ message and its ledger marker), so
 it leaves no data behind and no message for the DLQ alarm. Endpoints are boto3's own
 (AWS_ENDPOINT_URL...): the project's tests run this same code against local servers.
@@ -23,10 +24,14 @@ from typing import Any
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
+sys.path[:0] = [str(Path(__file__).resolve().parents[1]), str(Path(__file__).resolve().parents[1] / "runtime")]
+from local import formats  # the message format's shapes, as the pipeline's sources send them
+
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 REFERENCE_EVENT = PROJECT_ROOT / "events" / "sqs-batch.json"
 INVALID_BODY = json.dumps({"data_source": "", "processing_type": 42})  # fails the generated validate step
 OUTPUTS = {"queue": "InputQueueUrl", "dead_letter_queue": "DeadLetterQueueUrl", "table": "ProcessedDataTableName"}
+SOURCE_BUCKET_OUTPUT = "SourceBucketName"  # s3_event: the bucket whose objects the records name
 
 
 @dataclass(frozen=True)
@@ -34,6 +39,7 @@ class Stack:
     queue: str
     dead_letter_queue: str
     table: str
+    source_bucket: str | None = None
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -54,7 +60,9 @@ def stack_resources(cloudformation: Any, name: str) -> Stack:
     missing = [key for key in OUTPUTS.values() if key not in outputs]
     if missing:
         raise LookupError(f"stack {name} has no output {', '.join(missing)}: is it this project's stack?")
-    return Stack(**{field: outputs[key] for field, key in OUTPUTS.items()})
+    return Stack(
+        **{field: outputs[key] for field, key in OUTPUTS.items()}, source_bucket=outputs.get(SOURCE_BUCKET_OUTPUT)
+    )
 
 
 def fifo_fields(queue_url: str, group: str) -> dict[str, str]:
@@ -98,11 +106,16 @@ def smoke(session: Any, args: argparse.Namespace, say: Any = print) -> bool:
     stack = stack_resources(session.client("cloudformation"), args.stack)
     sqs, dynamodb = session.client("sqs"), session.client("dynamodb")
     say(f"Stack {args.stack}: queue {stack.queue}, table {stack.table}")
+    # In this project's message format (an s3_event's object under smoke/, which the bucket does not notify)
+    prefix = f"smoke/{uuid.uuid4()}/"
+    wrap = formats.Wrapper(session.client("s3"), stack.source_bucket, prefix=prefix).body
     good = sqs.send_message(
-        QueueUrl=stack.queue, MessageBody=args.body or reference_body(), **fifo_fields(stack.queue, "smoke-good")
+        QueueUrl=stack.queue,
+        MessageBody=wrap(args.body or reference_body(), 1),
+        **fifo_fields(stack.queue, "smoke-good"),
     )["MessageId"]
     bad = sqs.send_message(
-        QueueUrl=stack.queue, MessageBody=args.invalid_body, **fifo_fields(stack.queue, "smoke-invalid")
+        QueueUrl=stack.queue, MessageBody=wrap(args.invalid_body, 2), **fifo_fields(stack.queue, "smoke-invalid")
     )["MessageId"]
     say(f"Sent the reference message ({good}) and an invalid one ({bad}); waiting up to {args.timeout:.0f} s")
     started = time.monotonic()
@@ -125,6 +138,10 @@ def smoke(session: Any, args: argparse.Namespace, say: Any = print) -> bool:
         if dead is not None:  # its ledger marker, then the DLQ message
             dynamodb.delete_item(TableName=stack.table, Key={"record_id": {"S": bad}})
             sqs.delete_message(QueueUrl=stack.dead_letter_queue, ReceiptHandle=dead["ReceiptHandle"])
+        if stack.source_bucket and item is not None and dead is not None:  # the objects the events named
+            s3 = session.client("s3")
+            for found in s3.list_objects_v2(Bucket=stack.source_bucket, Prefix=prefix).get("Contents", []):
+                s3.delete_object(Bucket=stack.source_bucket, Key=found["Key"])
     for message_id, landed in ((good, item), (bad, dead)):
         if landed is None:  # it may still land: say where, rather than delete what is not there yet
             say(f"  left in place: {message_id} may still arrive in {stack.table} or the DLQ; remove it by hand")

@@ -1,10 +1,11 @@
 # Template-owned: regenerated on update (cruft update). Your code: functions/<step>/, tests/unit/.
 """From an SQS batch to its records, and the waves that carry them.
 
-From a standard queue the records go in waves of `per_wave`, in batch order. From a FIFO queue they go
-in rounds, the first record of every message group, then the second, and so on: a record runs only once
-every earlier record of its group in the batch has ended, and the orchestrator hands a group's later
-records back unprocessed once one of them goes back to SQS.
+Each message gives its records (pipeline_runtime/message_formats.py: one per S3 object, none for S3's test
+event, else the body itself). From a standard queue the records go in waves of `per_wave`, in batch order.
+From a FIFO queue they go in rounds, the first record of every message group, then the second, and so on:
+a record runs only once every earlier record of its group in the batch has ended, and the orchestrator
+hands a group's later records back unprocessed once one of them goes back to SQS.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from pipeline_config import QUEUE_TYPE
+from pipeline_runtime import message_formats
 from pipeline_runtime.messages import Record
 from pipeline_runtime.storage import REDRIVEN_RECORD_ID
 
@@ -45,21 +47,24 @@ def group_of(message: SqsRecord) -> str:
 
 
 def batch_records(messages: list[SqsRecord]) -> list[BatchRecord]:
-    """Every record of the batch, in order, as the first step reads it."""
+    """Every record of the batch, in order, as the first step reads it; a message of several records (an S3
+    event naming several objects) gives each the id `<message id>/<n>`."""
     found = []
     for message in messages:
+        parts = message_formats.split(message["body"])
         group = group_of(message) if QUEUE_TYPE == "fifo" else None
-        record: Record = {
-            "id": record_id(message),
-            "status": "ok",
-            "data": message["body"],
-            "receives": int(message.get("attributes", {}).get("ApproximateReceiveCount", "1")),
-        }
-        if message.get("receiptHandle"):  # to delete it once it ended
-            record["receipt"] = message["receiptHandle"]
-        if group is not None:  # a FIFO dead-letter queue takes it in the same group
-            record["group"] = group
-        found.append(BatchRecord(record, message["messageId"], group))
+        for number, part in enumerate(parts, start=1):
+            record: Record = {
+                "id": record_id(message) if len(parts) == 1 else f"{record_id(message)}/{number}",
+                "status": "ok",
+                "data": part,
+                "receives": int(message.get("attributes", {}).get("ApproximateReceiveCount", "1")),
+            }
+            if len(parts) == 1 and message.get("receiptHandle"):  # deleted once it ended; several: once all did
+                record["receipt"] = message["receiptHandle"]
+            if group is not None:  # a FIFO dead-letter queue takes it in the same group
+                record["group"] = group
+            found.append(BatchRecord(record, message["messageId"], group))
     return found
 
 

@@ -1,7 +1,8 @@
 # Template-owned: regenerated on update (cruft update). Your code: functions/<step>/, tests/unit/.
 """Durable orchestrator: takes each SQS batch through the step chain and settles every record.
 
-A batch's records (batch_records.py) run in waves of RECORD_CONCURRENCY records{% if cookiecutter.step_mode == 'durable_step' %} (one wave here){% endif %},
+A batch's records (batch_records.py: one per message, or per S3 object) run in waves of RECORD_CONCURRENCY
+records{% if cookiecutter.step_mode == 'durable_step' %} (one wave here){% endif %},
 {%- if cookiecutter.queue_type == 'fifo' %}
 a FIFO batch's in rounds of one record per message group,
 {%- endif %}
@@ -215,6 +216,10 @@ def handler(event: dict[str, Any], context: DurableContext) -> dict[str, Any]:
     counts = {name: sum(outcome[name] for outcome in outcomes) for name in ENDINGS} | {"retry": len(failures)}
     if not context.is_replaying():
         put_metrics(counts)
-    context.logger.info("batch done", extra={"execution_id": execution_id, "records": len(messages), **counts})
+    without_record = len(messages) - len({record.message_id for record in records})  # S3's test events
+    context.logger.info(
+        "batch done",
+        extra={"execution_id": execution_id, "records": len(messages), "without_record": without_record, **counts},
+    )
     # Only what SQS needs and the counts: the return value of a synchronous invoke is capped at 6 MB.
     return {"batchItemFailures": failures, "counts": counts}

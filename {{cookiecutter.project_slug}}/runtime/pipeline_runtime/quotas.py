@@ -17,7 +17,10 @@ the stricter figure is planned for, and the comment says so. Sources, read 2026-
   its numbers: the Lambda, SQS and DynamoDB quota pages. "6 MB" is taken as 6,291,456 bytes and the
   durable "100 MB" as 100,000,000, the stricter readings;
 - FIFO batches: Lambda's "Using Lambda with Amazon SQS" parameters page (BatchSize 1-10, no
-  MaximumBatchingWindowInSeconds for FIFO queues); FIFO ids: the SQS API reference.
+  MaximumBatchingWindowInSeconds for FIFO queues); FIFO ids: the SQS API reference; S3 cannot notify a
+  FIFO queue (the S3 event notification destinations page), so s3_event takes a standard queue;
+- SNS messages and EventBridge events: 256 KiB each (the SNS and EventBridge quota pages; "256 KB" of
+  PutEvents taken as 262,144 bytes, which the other readings do not exceed).
 """
 
 from __future__ import annotations
@@ -36,6 +39,8 @@ MAX_SYNC_PAYLOAD_BYTES = 6 * MIB  # the ESM invokes synchronously: the batch eve
 MAX_SQS_MESSAGE_BYTES = MIB  # body and message attributes together
 MAX_BATCH_RECORDS = 10_000  # records in one SQS event source mapping batch
 MAX_FIFO_BATCH_RECORDS = 10  # ... from a FIFO queue, which also takes no batching window (Lambda's SQS ESM page)
+MAX_SNS_MESSAGE_BYTES = 262_144  # an SNS message: 256 KiB (SNS quotas page), so an sns record is smaller
+MAX_EVENTBRIDGE_EVENT_BYTES = 262_144  # a PutEvents entry: 256 KB, taken as KiB (EventBridge quotas page)
 MAX_DEDUPLICATION_ID_CHARS = 128  # a FIFO message's MessageDeduplicationId and MessageGroupId (SQS API reference)
 MAX_DYNAMODB_ITEM_BYTES = 400 * 1024  # attribute names and values together
 MAX_DYNAMODB_NESTING = 32  # levels of maps and lists inside an item's attribute
@@ -51,6 +56,10 @@ REQUEST_PAYLOADS = 2  # a lambda_invoke request carries up to this many payloads
 MAX_RECORD_BYTES = 6 * MIB  # one record's data after a step (UTF-8 JSON); larger is dead-lettered as payload_too_large
 STORED_ITEM_INLINE_BYTES = 350_000  # a stored item larger than this keeps its data in the bucket, the item a pointer
 MAX_STEP_THREADS = 64  # records one step call runs at once, whatever record_concurrency says
+# s3_event: the most of one object the first step holds at once (the blueprint reads no more). Its records share
+# the function's memory as if each held that much of the densest JSON; a step streaming larger objects in parts
+# holds less, never more.
+HELD_OBJECT_BYTES = MIB
 
 
 # Time. Lambda ends an invocation at its Timeout like a crash, whatever its records were doing: a step
@@ -98,6 +107,11 @@ def record_working_set(text: str, original: str | None = None) -> int:
     (the last step), and the encodings of what it returns."""
     parsed = WORKING_SET_FACTOR * parsed_bytes_bound(text) + (parsed_bytes_bound(original) if original else 0)
     return parsed + 2 * (len(text) + len(original or ""))
+
+
+def densest_working_set(size: int) -> int:
+    """record_working_set of `size` bytes of the densest JSON (empty objects), for a text not read yet."""
+    return record_working_set("[" + ",".join(["{}"] * max(0, (size - 2) // 3)) + "]") if size > 0 else 0
 
 
 def batch_reserve_bytes(body_bytes: int, records: int) -> int:

@@ -26,7 +26,7 @@ from typing import Any
 
 from aws_lambda_powertools import Logger
 
-from pipeline_runtime import input_queue, payloads, storage
+from pipeline_runtime import input_queue, message_formats, payloads, storage
 from pipeline_runtime.context import CURRENT, RecordContext, invocation_log_keys
 from pipeline_runtime.errors import describe, is_runtime_signal, is_transient, rejection_errors
 from pipeline_runtime.memory import HeldTexts, MemoryBudget, NoRoomInTime, memory_mb
@@ -35,6 +35,7 @@ from pipeline_runtime.payloads import Carried
 from pipeline_runtime.quotas import (
     MAX_RECORD_BYTES,
     MAX_STEP_THREADS,
+    densest_working_set,
     record_working_set,
     records_budget_bytes,
     reply_reserve_seconds,
@@ -111,6 +112,8 @@ def run_record(
             text = record.data_text()  # a text read from the bucket: bytes, then str
             original_text = original.data_text() if original else None
         needed = record_working_set(text, original_text)
+        if request["role"] == "validate":  # and what the first step reads beyond its record (an S3 object)
+            needed += densest_working_set(message_formats.held_object_bytes(text))
         if not room.budget.fits(needed):  # no wait can make room for it
             logger.warning("record too large for memory", extra={"message_id": message_id, "bytes": needed})
             return Carried(

@@ -2,8 +2,9 @@
 """A step's contract: `process(record: dict) -> dict` in `functions/<step>/<step>_step.py`.
 
 Raise TransientStepError to retry the record, RecordRejected (or a pydantic ValidationError) to
-dead-letter it at once, anything else to fail it. The first step gets the body parsed from JSON; what
-the last returns is stored (step_calls.run_record makes the write).
+dead-letter it at once, anything else to fail it. The first step gets the record its message carries,
+parsed from JSON and unwrapped from its format's envelope (message_formats.py); what the last returns
+is stored (step_calls.run_record makes the write).
 """
 
 from __future__ import annotations
@@ -14,14 +15,14 @@ from types import ModuleType
 from typing import Any
 
 from pipeline_runtime.errors import MalformedStepOutput
-from pipeline_runtime.storable import parse_body
+from pipeline_runtime.message_formats import unwrap
 
 Step = Callable[[Any], Any]  # one record's input data -> its output data, raising to fail it
 
 
 def process_form(process: Callable[[dict[str, Any]], Any], role: str) -> Step:
     def run(data: Any) -> Any:
-        result = process(parse_body(data) if role == "validate" else data)
+        result = process(unwrap(data) if role == "validate" else data)
         if not isinstance(result, dict):
             raise MalformedStepOutput(f"process() must return the record as a dict, got {type(result).__name__}")
         return result

@@ -22,6 +22,7 @@ from conftest import REFERENCE_MESSAGE, STEPS
 from local import pipeline
 from local.esm import EventSourceMapping
 from local.events import fifo_fields
+from local.formats import carried_body
 from local.servers import moto_server, stand_in_stack
 from local.template_values import PROJECT_ROOT
 from pipeline_runtime import RecordRejected, clients
@@ -60,9 +61,8 @@ class Pipeline:
 
     def send(self, body: str) -> str:
         queue_url = self.resources["queue_url"]
-        return boto3.client("sqs").send_message(QueueUrl=queue_url, MessageBody=body, **fifo_fields(queue_url))[
-            "MessageId"
-        ]
+        message = {"QueueUrl": queue_url, "MessageBody": carried_body(body), **fifo_fields(queue_url)}
+        return boto3.client("sqs").send_message(**message)["MessageId"]
 
     def run(self) -> None:
         with pipeline.make_runner(wrap_step=self.step_with_a_bug) as runner:

@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from local import pipeline
+from local.formats import LARGEST_RECORD_BYTES, as_sent
 from local.messages import FIFO_GROUPS
 from local.template_values import PROJECT_ROOT
 
@@ -66,6 +67,7 @@ def test_every_message_ends_exactly_once_under_failures_and_crashes(tmp_path: Pa
     )  # fmt: skip
 
     sent = {row["message_id"]: row["body"] for row in output["sent"]}
+    content = {row["message_id"]: row["content"] for row in output["sent"]}  # the record each body carries
     stored = [json.loads(line) for line in (tmp_path / "stored.jsonl").read_text().splitlines()]
     dead = [json.loads(line) for line in (tmp_path / "dead_letter.jsonl").read_text().splitlines()]
     endings = Counter([item["record_id"] for item in stored] + [row["message_id"] for row in dead])
@@ -74,7 +76,7 @@ def test_every_message_ends_exactly_once_under_failures_and_crashes(tmp_path: Pa
     # Zero duplicated: none stored twice, none both stored and dead-lettered (a message leaves the queue as it ends)
     assert [mid for mid, count in endings.items() if count > 1] == []
     assert set(endings) == set(sent)
-    invalid = {mid for mid, body in sent.items() if not is_valid(body)}
+    invalid = {mid for mid, text in content.items() if not is_valid(text)}
     assert invalid, "the generated messages include invalid ones"
     summary = output["summary"]
     for row in dead:
@@ -88,7 +90,7 @@ def test_every_message_ends_exactly_once_under_failures_and_crashes(tmp_path: Pa
             assert row["reason"] == "step_failed" and "TransientStepError" in row["detail"], row
     for item in stored:
         assert item["record_id"] not in invalid
-        assert json.loads(sent[item["record_id"]]) == item["original_data"]
+        assert json.loads(content[item["record_id"]]) == as_sent(item["original_data"])
     # FIFO: no record stored before an earlier record of its message group (moto's FIFO queue, several groups)
     assert summary["out_of_order"] == []
     groups = Counter(row.get("group") for row in output["sent"])
@@ -116,7 +118,8 @@ def test_reference_message_and_invalid_one_by_default():
 
 
 def test_messages_up_to_sqs_maximum_in_any_script_are_all_stored(tmp_path: Path):
-    notes = {"ascii": "a" * 1_048_000, "cjk": "中" * 349_000, "emoji": "😀" * 262_000}
+    room = LARGEST_RECORD_BYTES - 576  # the record's other fields; 1,048,000 bytes of notes for a JSON body
+    notes = {"ascii": "a" * room, "cjk": "中" * (room // 3), "emoji": "😀" * (room // 4)}
     bodies = [
         json.dumps({"data_source": f"{name}.csv", "processing_type": "standard", "notes": text}, ensure_ascii=False)
         for name, text in notes.items()

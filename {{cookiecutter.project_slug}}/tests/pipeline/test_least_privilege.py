@@ -85,9 +85,11 @@ def called(aws, settings) -> dict[str, set[str]]:
         sqs_record(REFERENCE_MESSAGE, message_id="stored"),
         sqs_record("not json", message_id="rejected-at-the-door"),
         sqs_record(REFERENCE_MESSAGE, message_id=FAILS_IN_A_STEP, receive_count=settings.max_receive_count),
-        sqs_record(large, message_id="through-the-payload-bucket"),
+        sqs_record(large, message_id="through-the-payload-bucket", pad_to=len(large)),  # an S3 event: its body too
         # staged in the bucket whatever the waves: settling reads it back to dead-letter it
-        sqs_record(large, message_id=FAILS_FROM_THE_BUCKET, receive_count=settings.max_receive_count),
+        sqs_record(
+            large, message_id=FAILS_FROM_THE_BUCKET, receive_count=settings.max_receive_count, pad_to=len(large)
+        ),
     ]
     with pipeline.make_runner(wrap_step=fail_one) as runner:
         runner.aws_calls.install()

@@ -210,7 +210,7 @@ def test_a_dead_letter_send_that_keeps_failing_is_retried_by_botocore_alone_then
     attempts: Counter[str] = Counter()
 
     def unreachable(request: Any, **_kwargs: Any) -> None:  # before moto's handler answers it
-        if b"unlucky" in (request.body or b""):
+        if unlucky["messageId"].encode() in (request.body or b""):  # its DLQ copy names it
             attempts["unlucky"] += 1
             raise EndpointConnectionError(endpoint_url=request.url)
 

@@ -20,6 +20,7 @@ import dead_letters
 import settle
 from local import pipeline
 from local.events import event_bytes, sqs_event, sqs_record
+from local.formats import LARGEST_RECORD_BYTES, as_sent
 from local.quota_guard import QuotaGuard
 from pipeline_config import RETRY, STEP_MODE
 from pipeline_runtime import TransientStepError, claim_check, current_message_id, payloads, quotas
@@ -80,7 +81,10 @@ def test_a_batch_failing_everywhere_it_can_costs_the_worst_case_and_no_more(aws,
     # Every step call fails transiently until its last attempt, staging and settling fail until theirs:
     # the durable operations counted are exactly what the hooks allow for.
     staged_size = quotas.inline_payload_cap(STEP_MODE, len(STEPS), 1, ATTEMPTS)  # each record alone is staged
-    records = [sqs_record(body_of(staged_size), receive_count=settings.max_receive_count) for _ in range(2 * waves)]
+    records = [
+        sqs_record(body_of(staged_size), receive_count=settings.max_receive_count, pad_to=staged_size)
+        for _ in range(2 * waves)
+    ]
     monkeypatch.setenv("RECORD_CONCURRENCY", "2")
     last_step_fails = {record["messageId"] for record in records[::2]}  # one per wave ends in the DLQ: settling works
     attempts: dict[tuple[str, str], int] = {}
@@ -146,9 +150,12 @@ def test_a_batch_failing_everywhere_it_can_costs_the_worst_case_and_no_more(aws,
     ids=["ascii", "three-byte-cjk", "four-byte-emoji"],
 )
 def test_a_body_of_any_size_sqs_accepts_is_stored_whole(aws, filler):
-    big = sqs_record(body_of(quotas.MAX_SQS_MESSAGE_BYTES, filler))
+    # The largest record this message format carries: SQS's 1 MiB body, or less inside an SNS or EventBridge one
+    content = body_of(LARGEST_RECORD_BYTES, filler)
+    big = sqs_record(content)
     small = [sqs_record(REFERENCE_MESSAGE) for _ in range(3)]
-    assert quotas.MAX_SQS_MESSAGE_BYTES - 4 < len(big["body"].encode()) <= quotas.MAX_SQS_MESSAGE_BYTES
+    assert LARGEST_RECORD_BYTES - 4 < len(content.encode()) <= LARGEST_RECORD_BYTES
+    assert len(big["body"].encode()) <= quotas.MAX_SQS_MESSAGE_BYTES
 
     output, usage, _result = run([small[0], big, *small[1:]])
 
@@ -157,7 +164,7 @@ def test_a_body_of_any_size_sqs_accepts_is_stored_whole(aws, filler):
     stored = {item["record_id"]: item for item in aws.stored_items()}
     assert set(stored) == {record["messageId"] for record in [big, *small]}
     assert "data_ref" in stored[big["messageId"]]  # too large for one DynamoDB item: kept in the bucket
-    assert claim_check.item_data(stored[big["messageId"]])["original_data"] == json.loads(big["body"])
+    assert as_sent(claim_check.item_data(stored[big["messageId"]])["original_data"]) == json.loads(content)
     assert all("data_ref" not in stored[record["messageId"]] for record in small)
 
 
@@ -210,8 +217,8 @@ def test_the_result_stays_small_whatever_fails(aws, monkeypatch):
 
 @pytest.mark.parametrize("room", [0, 120], ids=["body-alone-fills-sqs-limit", "room-for-some-attributes"])
 def test_dead_lettering_a_body_near_1_mib_keeps_it_unchanged_and_the_detail_in_the_ledger(aws, room):
-    body = "n" * (quotas.MAX_SQS_MESSAGE_BYTES - room)  # not JSON: refused at the door
-    invalid = sqs_record(body)
+    body = "n" * (quotas.MAX_SQS_MESSAGE_BYTES - room)  # not JSON, nor this format's envelope: refused at the door
+    invalid = sqs_record(body, raw=True)
 
     output, usage, _result = run([invalid, sqs_record(REFERENCE_MESSAGE)])
 

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from conftest import STEP_MODULES, STEPS
 
+from local.formats import carried_body
 from pipeline_runtime import RecordRejected, TransientStepError, current_message_id, payloads, quotas
 from pipeline_runtime.step_calls import failed_call, run_call, well_formed
 from pipeline_runtime.steps import load_step
@@ -86,10 +87,10 @@ def test_a_rejected_record_carries_every_error(lambda_context):
     assert record["status"] == "rejected" and record["errors"] == ["a: missing", "b: too short"]
 
 
-def test_the_validating_step_gets_the_body_parsed_and_a_schema_error_rejects(lambda_context):
+def test_the_validating_step_gets_the_body_parsed_and_a_schema_error_rejects(aws, lambda_context):
     validate = load_step(STEP_MODULES[STEPS[0]], "validate")
     bodies = ['{"data_source": "a.csv", "processing_type": "standard"}', "[1, 2]", "not json", "{}"]
-    records = [{"id": f"m-{n}", "status": "ok", "data": body} for n, body in enumerate(bodies)]
+    records = [{"id": f"m-{n}", "status": "ok", "data": carried_body(body)} for n, body in enumerate(bodies)]
 
     reply = run_call(request(records, role="validate"), validate, lambda_context)
 

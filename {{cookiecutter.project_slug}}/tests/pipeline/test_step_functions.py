@@ -14,6 +14,7 @@ from conftest import STEP_MODULES, STEPS
 
 from local import pipeline
 from local.events import sqs_event, sqs_record
+from local.formats import as_sent, carried_body
 from local.pipeline import FUNCTIONS
 from pipeline_runtime import TransientStepError, current_message_id, step_function
 from pipeline_runtime.naming import function_name_variable
@@ -26,7 +27,7 @@ VALIDATION = STEP_MODULES[STEPS[0]]
 VALID_BODY = '{"data_source": "a.csv", "processing_type": "standard"}'
 
 
-def test_the_deployed_handler_answers_a_request_of_this_version_and_of_3x(monkeypatch, lambda_context):
+def test_the_deployed_handler_answers_a_request_of_this_version_and_of_3x(aws, monkeypatch, lambda_context):
     # A 3.x orchestrator's executions in flight during the upgrade deploy send this form to the new code.
     monkeypatch.setenv("STEP_NAME", STEPS[0])
     monkeypatch.setenv("LAMBDA_TASK_ROOT", str(FUNCTIONS / STEPS[0]))  # the step function's own folder
@@ -35,7 +36,7 @@ def test_the_deployed_handler_answers_a_request_of_this_version_and_of_3x(monkey
         "step": STEPS[0],
         "role": "validate",
         "execution_id": "exec-1",
-        "sources": [{"records": [{"id": "m-1", "status": "ok", "data": VALID_BODY}]}],
+        "sources": [{"records": [{"id": "m-1", "status": "ok", "data": carried_body(VALID_BODY)}]}],
         "select": "ok",
         "originals": [],
         "output_key": "in-flight/test/validate-1.json",
@@ -46,7 +47,8 @@ def test_the_deployed_handler_answers_a_request_of_this_version_and_of_3x(monkey
     reply = step_function.handler(request, lambda_context)
 
     [record] = reply["output"]["records"]
-    assert record["status"] == "ok" and record["data"] == json.loads(VALID_BODY)
+    assert record["status"] == "ok"
+    assert as_sent(record["data"]) == json.loads(VALID_BODY)
 
 
 # Pinned versions: each orchestrator version invokes the step versions it was deployed with (template.yaml names

@@ -344,7 +344,7 @@ def test_the_dashboard_shows_outcomes_durable_metrics_and_both_queues(cfn):
 def test_every_function_has_the_memory_its_batch_and_one_record_need(cfn):
     functions = of_type(cfn, "AWS::Lambda::Function")
     [mapping] = of_type(cfn, "AWS::Lambda::EventSourceMapping").values()
-    smallest = render_rules.smallest_memory_mb("{{ cookiecutter.step_mode }}", mapping["BatchSize"])
+    smallest = render_rules.smallest_memory_mb("{{ cookiecutter.step_mode }}", mapping["BatchSize"], {{ 'True' if cookiecutter.message_format == 's3_event' else 'False' }})
     assert functions and all(
         smallest <= function["MemorySize"] <= quotas.MAX_MEMORY_MB for function in functions.values()
     ), {name: function["MemorySize"] for name, function in functions.items()}
