@@ -267,24 +267,43 @@ def test_upgrade_keeps_the_users_logic_and_moves_steps_to_the_process_contract(
     assert "DeprecationWarning" not in suite.stdout
 
 
-@pytest.mark.parametrize("options", [{}, {"step_mode": "durable_step"}], ids=["lambda_invoke", "durable_step"])
-def test_a_v3_project_updated_to_a_fifo_queue_keeps_the_users_logic(template_history, tmp_path, options):
-    project = create_at("v3.1.0", template_history, tmp_path, **options)
+def test_a_v3_project_updated_to_a_fifo_queue_is_told_what_the_queue_needs_first(template_history, tmp_path):
+    project = create_at("v3.1.0", template_history, tmp_path)
 
     refused = run(
         BIN / "cruft", "update", "-y", "--variables-to-update", json.dumps({"queue_type": "fifo"}), cwd=project,
         check=False,
     )  # fmt: skip
+
     # The project's recorded window (10) stays: Lambda takes none from a FIFO queue, so the hook says what to pass
     assert "max_batching_window_seconds = '10': expected 0 with queue_type fifo" in refused.stdout + refused.stderr
     assert "FifoQueue" not in (project / "template.yaml").read_text()
-    fifo = {"queue_type": "fifo", "max_batching_window_seconds": "0"}
-    run(BIN / "cruft", "update", "-y", "--variables-to-update", json.dumps(fifo), cwd=project)
 
-    queue = yaml_parse((project / "template.yaml").read_text())["Resources"]["InputQueue"]["Properties"]
-    assert queue["FifoQueue"] is True
+
+V3_UPDATES = {
+    "fifo": ({}, {"queue_type": "fifo", "max_batching_window_seconds": "0"}),
+    "fifo-durable-step": ({"step_mode": "durable_step"}, {"queue_type": "fifo", "max_batching_window_seconds": "0"}),
+    "s3-event": ({}, {"message_format": "s3_event"}),
+    "sns-durable-step": ({"step_mode": "durable_step"}, {"message_format": "sns"}),
+}
+
+
+@pytest.mark.parametrize(("options", "update"), V3_UPDATES.values(), ids=V3_UPDATES.keys())
+def test_a_v3_project_updated_to_a_new_queue_or_format_keeps_the_users_logic(template_history, tmp_path, options, update):
+    project = create_at("v3.1.0", template_history, tmp_path, **options)
+
+    run(BIN / "cruft", "update", "-y", "--variables-to-update", json.dumps(update), cwd=project)
+
+    resources = yaml_parse((project / "template.yaml").read_text())["Resources"]
+    assert resources["InputQueue"]["Properties"].get("FifoQueue", False) is ("queue_type" in update)
+    assert ("SourceBucket" in resources) is (update.get("message_format") == "s3_event")
     assert USER_EDIT[1] in (project / "functions" / "transform" / "transform_step.py").read_text()
-    assert 'QUEUE_TYPE = "fifo"' in (project / "functions" / "orchestrator" / "pipeline_config.py").read_text()
+    config = (project / "functions" / "orchestrator" / "pipeline_config.py").read_text()
+    assert f'QUEUE_TYPE = "{update.get("queue_type", "standard")}"' in config
+    formats = (project / "runtime" / "pipeline_runtime" / "message_formats.py").read_text()
+    assert f'MESSAGE_FORMAT = "{update.get("message_format", "json")}"' in formats
+    if update.get("message_format") == "s3_event":  # the validate step the user never edited reads objects now
+        assert "def read_object(" in (project / "functions" / "validate" / "validate_step.py").read_text()
     assert_clean_merge(project)
     run_suite(project)
 
