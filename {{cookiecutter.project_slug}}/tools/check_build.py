@@ -304,7 +304,8 @@ def main(argv: list[str] | None = None) -> int:
                 key: os.environ[key] for key in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_DEFAULT_REGION")
             } | {"AWS_ENDPOINT_URL": endpoint, "AWS_REGION": os.environ["AWS_DEFAULT_REGION"]}
         body = args.body_file.read_text() if args.body_file else args.body or reference_body()
-        report = run_batch(target, dict(specs), body, count)
+        with pipeline.environment({"LOCAL_SOURCE_BUCKET": resources.get("source_bucket", "")}):  # s3_event objects
+            report = run_batch(target, dict(specs), body, count)
         stored, dead = pipeline_endings(resources)
     problems = problems_of(report, count, stored, dead)
     rows = memory_rows(report, specs)
