@@ -74,7 +74,7 @@ def waves(records: list[BatchRecord], per_wave: int) -> list[Wave]:
         return [
             Wave(
                 f"records-{start + 1}-{min(start + per_wave, len(records))}",
-                list(range(start, len(records)))[:per_wave],
+                list(range(start, min(start + per_wave, len(records)))),
             )
             for start in range(0, len(records), per_wave)
         ]

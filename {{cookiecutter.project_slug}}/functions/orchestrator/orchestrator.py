@@ -163,7 +163,7 @@ def run_waves(
     outcomes, failed, held_back = [], set(), set()  # held_back: FIFO groups with a record going back to SQS
     for index, wave in enumerate(planned):
         running = [position for position in wave.positions if records[position].group not in held_back]
-        failed |= {records[position].message_id for position in wave.positions if position not in running}
+        failed |= {records[position].message_id for position in wave.positions if records[position].group in held_back}
         if not running:
             continue
         wave_records = [records[position].record for position in running]
