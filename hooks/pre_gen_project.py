@@ -341,6 +341,11 @@ def check_batching(answers: dict) -> list[Problem]:
 def check_queue_type(answers: dict) -> list[Problem]:
     """What Lambda's event source mapping allows a FIFO queue, and the formats a FIFO queue can receive."""
     if not load_rules().is_fifo(answers):
+        unset = choices()["content_based_deduplication"][0]
+        if answers.get("content_based_deduplication", unset) != unset:
+            accepted = f"{unset} unless queue_type is fifo"
+            why = "only a FIFO queue deduplicates messages"
+            return [Problem("content_based_deduplication", answers["content_based_deduplication"], accepted, why)]
         return []
     quotas, problems = load_quotas(), []
     batch = parse_whole_number(answers.get("batch_size", ""))

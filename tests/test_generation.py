@@ -268,6 +268,7 @@ UNSUPPORTED_COMBINATIONS: list[dict[str, str]] = [
     {"message_format": "s3_event", "memory_size_mb": "128"},  # an object's first step needs more
     {"message_format": "sns", "source_bucket": "acme"},  # only an S3 pipeline reads a bucket
     {"message_format": "s3_event", "source_bucket": "Acme.Files"},
+    {"content_based_deduplication": "true"},  # a standard queue does not deduplicate
 ]
 
 

@@ -75,7 +75,6 @@ BOUNDARIES = [
     ("architecture", ["arm64", "x86_64"], ["amd64", ""], "arm64, x86_64"),
     ("step_mode", ["lambda_invoke", "durable_step"], ["step", ""], "lambda_invoke, durable_step"),
     ("queue_type", ["standard"], ["FIFO", "fifo.", ""], "standard, fifo"),
-    ("content_based_deduplication", ["false", "true"], ["yes", ""], "false, true"),
     ("message_format", ["json", "sns", "eventbridge", "s3_event"], ["xml", "S3_EVENT", ""], "json, s3_event, sns"),
     ("aws_region", ["us-east-1", "eu-central-2", "us-gov-west-1"], ["useast1", "US-EAST-1", ""], "region code"),
     ("author_name", ["", "O'Brien"], ["a" * 1001], "at most 1000"),
@@ -253,6 +252,17 @@ def test_a_fifo_queue_takes_what_lambda_allows_a_fifo_event_source():
     assert str(problems_for(queue_type="fifo", max_batching_window_seconds="10")[0]) == (
         "max_batching_window_seconds = '10': expected 0 with queue_type fifo. Why: Lambda takes no batching "
         "window for a FIFO queue."
+    )
+
+
+def test_content_based_deduplication_is_a_fifo_queues_choice():
+    assert problems_for(**FIFO, content_based_deduplication="true") == []
+    for bad in ("yes", ""):
+        assert options_in(problems_for(**FIFO, content_based_deduplication=bad)) == ["content_based_deduplication"]
+    [problem] = problems_for(content_based_deduplication="true")
+    assert str(problem) == (
+        "content_based_deduplication = 'true': expected false unless queue_type is fifo. "
+        "Why: only a FIFO queue deduplicates messages."
     )
 
 

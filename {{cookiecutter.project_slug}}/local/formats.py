@@ -4,9 +4,9 @@
 A record's JSON text goes out as the body itself (json), in an SNS notification as SNS delivers it to a
 subscribed queue with raw delivery off (sns), as the event an EventBridge rule sends (eventbridge), or as
 an object put in the source bucket and the event notification S3 sends for it (s3_event). The shapes
-follow what the services send (and what moto's SNS, EventBridge and S3 send: tests/integration holds both
-side by side). A text that is not a JSON object cannot be an EventBridge detail: it goes out bare, which
-the pipeline must refuse as `invalid_body`.
+follow AWS's documented event structures; tests/pipeline/test_message_formats.py runs what moto's SNS,
+EventBridge and S3 send through the same unwrapping. A text that is not a JSON object cannot be an
+EventBridge detail: it goes out bare, which the pipeline must refuse as `invalid_body`.
 """
 
 from __future__ import annotations
@@ -33,6 +33,7 @@ ENVELOPE_ALLOWANCE = 2048  # what an SNS or EventBridge envelope adds to a recor
 LARGEST_RECORD_BYTES = {
     "sns": quotas.MAX_SNS_MESSAGE_BYTES - ENVELOPE_ALLOWANCE,
     "eventbridge": quotas.MAX_EVENTBRIDGE_EVENT_BYTES - ENVELOPE_ALLOWANCE,
+    "s3_event": quotas.HELD_OBJECT_BYTES,
 }.get(MESSAGE_FORMAT, quotas.MAX_SQS_MESSAGE_BYTES)
 
 

@@ -26,6 +26,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 sys.path[:0] = [str(Path(__file__).resolve().parents[1]), str(Path(__file__).resolve().parents[1] / "runtime")]
 from local import formats  # the message format's shapes, as the pipeline's sources send them
+from local.events import fifo_fields  # a FIFO queue's group and deduplication id
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 REFERENCE_EVENT = PROJECT_ROOT / "events" / "sqs-batch.json"
@@ -63,13 +64,6 @@ def stack_resources(cloudformation: Any, name: str) -> Stack:
     return Stack(
         **{field: outputs[key] for field, key in OUTPUTS.items()}, source_bucket=outputs.get(SOURCE_BUCKET_OUTPUT)
     )
-
-
-def fifo_fields(queue_url: str, group: str) -> dict[str, str]:
-    """A FIFO queue's send: a group of its own, and a deduplication id unique to this run."""
-    if not queue_url.endswith(".fifo"):
-        return {}
-    return {"MessageGroupId": group, "MessageDeduplicationId": f"{group}-{uuid.uuid4()}"}
 
 
 def reference_body() -> str:
