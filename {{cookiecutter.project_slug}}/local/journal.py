@@ -32,8 +32,10 @@ class Journal:
     events: list[dict[str, Any]] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def add(self, message_id: str, what: str, **details: Any) -> None:
-        event = {"t": round(time.monotonic() - self.started, 4), "message_id": message_id, "what": what, **details}
+    def add(self, message_id: str, what: str, at: float | None = None, **details: Any) -> None:
+        """`at`: when it happened (time.monotonic()) if not now: a send the queue may deliver before it returns."""
+        when = time.monotonic() if at is None else at
+        event = {"t": round(when - self.started, 4), "message_id": message_id, "what": what, **details}
         with self._lock:
             self.events.append(event)
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import random
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -137,6 +138,7 @@ class Sender:
                 ]
                 bodies = {entry["Id"]: entry["MessageBody"] for entry in entries}
                 with self.keys_lock:  # a fault plan waits for these keys rather than miss one
+                    sending_at = time.monotonic()  # the queue can deliver before the call returns
                     response = self.sqs.send_message_batch(QueueUrl=self.queue_url, Entries=entries)
                     for entry in response.get("Successful", []):
                         self.keys[entry["MessageId"]] = int(entry["Id"])
@@ -145,7 +147,9 @@ class Sender:
                         if fifo:
                             self.groups[entry["MessageId"]] = group_of(int(entry["Id"]))
                         if self.journal is not None:
-                            self.journal.add(entry["MessageId"], "sent", body=self.bodies[int(entry["Id"])][:200])
+                            self.journal.add(
+                                entry["MessageId"], "sent", at=sending_at, body=self.bodies[int(entry["Id"])][:200]
+                            )
                 if len(response.get("Successful", [])) != len(entries):
                     raise SystemExit(f"SQS refused messages: {response.get('Failed')}")
         except BaseException as error:  # reported by stop()

@@ -1,5 +1,5 @@
 # Template-owned: regenerated on update (cruft update). Your code: functions/<step>/, tests/unit/.
-"""The local event source mapping: batches within 6 MB, and a stuck execution's batch handed back to SQS."""
+"""The local event source mapping: batches within 6 MB, a stuck execution's batch handed back to SQS, nothing left."""
 
 from __future__ import annotations
 
@@ -73,3 +73,24 @@ def test_batches_stay_within_the_6_mb_a_synchronous_invoke_carries(aws):
     # Every one ended: stored, or, not in this project's message format, dead-lettered as invalid_body
     assert len(aws.stored_items()) == (10 if MESSAGE_FORMAT == "json" else 0)
     assert len(aws.stored_items()) + len(aws.dead_letters()) == 10
+
+
+def test_a_message_sent_as_the_sender_finishes_is_still_drained(aws):
+    # The sender ends its last send while the mapping looks at the queue: drain must see that message. (It once
+    # read the depth first, then heard "nothing more coming", and left a whole run's messages behind.)
+    queue_url = aws.resources["queue_url"]
+    sent = threading.Event()
+
+    def sender_finishing() -> bool:
+        if not sent.is_set():
+            body = carried_body(REFERENCE_MESSAGE)
+            boto3.client("sqs").send_message(QueueUrl=queue_url, MessageBody=body, **fifo_fields(queue_url))
+            sent.set()
+        return False  # the send above was its last
+
+    with pipeline.make_runner() as runner:
+        esm = EventSourceMapping(runner, aws.settings, queue_url)
+        assert esm.drain(timeout=60, more_coming=sender_finishing)
+
+    assert esm.stats.batches == 1
+    assert len(aws.stored_items()) == 1

@@ -10,12 +10,15 @@ import os
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
+import boto3
 import pytest
 
 from local import pipeline
-from local.journal import Journal, find_message
+from local.journal import Journal, find_message, trace_lines
+from local.messages import Sender
 from local.report import short_execution_id
 from local.run import Progress
 from local.template_values import PROJECT_ROOT, load_settings
@@ -126,3 +129,30 @@ def test_trace_finds_a_message_by_position_id_or_prefix():
         find_message(journal.events, "aaa")
     with pytest.raises(LookupError, match="numbered #1 to #3"):
         find_message(journal.events, "#9")
+
+
+def test_a_message_is_traced_as_sent_before_its_delivery(aws):
+    # Under load the queue hands a message to the mapping before the send call returns: the trace must still
+    # show it sent first (it once showed the delivery above the sending, and make local's trace test failed).
+    journal = Journal()
+    sqs = boto3.client("sqs")
+
+    class DeliversDuringTheSend:
+        def send_message_batch(self, **request):
+            response = sqs.send_message_batch(**request)
+            for entry in response["Successful"]:
+                journal.add(entry["MessageId"], "received", execution="batch-1", delivery=1, records=1)
+            return response
+
+        def __getattr__(self, name):
+            return getattr(sqs, name)
+
+    sender = Sender(DeliversDuringTheSend(), aws.resources["queue_url"], ["{}"], lambda: 0, journal=journal).start()
+    while sender.sending():
+        time.sleep(0.01)
+    [message_id] = sender.stop()
+
+    assert [line.split("  ")[-1].split(":")[0] for line in trace_lines(journal.events, message_id)[1:]] == [
+        "sent",
+        "in batch-1 (delivery 1, 1 record)",
+    ]
