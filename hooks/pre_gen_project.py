@@ -341,8 +341,8 @@ def check_batching(answers: dict) -> list[Problem]:
 def check_queue_type(answers: dict) -> list[Problem]:
     """What Lambda's event source mapping allows a FIFO queue, and the formats a FIFO queue can receive."""
     if not load_rules().is_fifo(answers):
-        unset = choices()["content_based_deduplication"][0]
-        if answers.get("content_based_deduplication", unset) != unset:
+        unset, *others = choices()["content_based_deduplication"]
+        if answers.get("content_based_deduplication", unset) in others:  # a value not offered is the choices' error
             accepted = f"{unset} unless queue_type is fifo"
             why = "only a FIFO queue deduplicates messages"
             return [Problem("content_based_deduplication", answers["content_based_deduplication"], accepted, why)]

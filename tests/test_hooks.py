@@ -264,6 +264,9 @@ def test_content_based_deduplication_is_a_fifo_queues_choice():
         "content_based_deduplication = 'true': expected false unless queue_type is fifo. "
         "Why: only a FIFO queue deduplicates messages."
     )
+    for bad in ("yes", ""):  # on a standard queue too, one error for one bad value: the choices'
+        [problem] = problems_for(content_based_deduplication=bad)
+        assert f"content_based_deduplication = '{bad}': expected one of false, true" in str(problem)
 
 
 def test_a_fifo_batch_too_long_for_the_execution_names_the_batch_size():
